@@ -1,0 +1,1 @@
+//! PATCH engine (RFC 7644 §3.5.2).

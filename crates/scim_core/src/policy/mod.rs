@@ -1,0 +1,1 @@
+//! Policy documents and their most-restrictive merge.

@@ -1,0 +1,1 @@
+//! Resource validation, canonicalisation and projection.
