@@ -1,0 +1,101 @@
+//! Command-line / environment configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Runtime configuration of the gateway. Every flag can also be given through
+/// the environment variable named in `--help`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "scim-gateway",
+    version,
+    about = "Forwards SCIM 2.0 HTTP requests to scim.scim_http() in PostgreSQL"
+)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "SCIM_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL connection string (URL or key=value form). TLS is not
+    /// supported: run the gateway next to the database or use a Unix socket.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "SCIM_GATEWAY_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: usize,
+
+    /// How long a request may wait for (or to open) a database connection
+    /// before it is answered with 503.
+    #[arg(long, env = "SCIM_GATEWAY_POOL_TIMEOUT_MS", default_value_t = 5000)]
+    pub pool_timeout_ms: u64,
+
+    /// Server-side statement_timeout for every connection; the gateway gives up
+    /// (503) one second later. 0 disables both.
+    #[arg(
+        long,
+        env = "SCIM_GATEWAY_STATEMENT_TIMEOUT_MS",
+        default_value_t = 30000
+    )]
+    pub statement_timeout_ms: u64,
+
+    /// Largest accepted request body; larger bodies get 413.
+    #[arg(long, env = "SCIM_GATEWAY_MAX_BODY_BYTES", default_value_t = 1_100_000)]
+    pub max_body_bytes: usize,
+
+    /// URL prefix under which SCIM requests are accepted.
+    #[arg(long, env = "SCIM_GATEWAY_BASE_PATH", default_value = "/scim/v2")]
+    pub base_path: String,
+}
+
+impl Config {
+    /// Checks the values and normalises `base_path` (no trailing slash; "/"
+    /// becomes "", which forwards every path except `/healthz`).
+    pub fn validate(&mut self) -> Result<(), String> {
+        if self.pool_size == 0 {
+            return Err("--pool-size must be at least 1".into());
+        }
+        if self.pool_timeout_ms == 0 {
+            return Err("--pool-timeout-ms must be at least 1".into());
+        }
+        if !self.base_path.starts_with('/') {
+            return Err("--base-path must start with '/'".into());
+        }
+        let trimmed = self.base_path.trim_end_matches('/').len();
+        self.base_path.truncate(trimmed);
+        self.pg_config()?;
+        Ok(())
+    }
+
+    pub fn pool_timeout(&self) -> Duration {
+        Duration::from_millis(self.pool_timeout_ms)
+    }
+
+    /// Parses `database_url` and adds the gateway's session settings.
+    pub fn pg_config(&self) -> Result<tokio_postgres::Config, String> {
+        let mut pg: tokio_postgres::Config = self
+            .database_url
+            .parse()
+            .map_err(|e| format!("invalid database URL: {e}"))?;
+        self.apply_session_settings(&mut pg);
+        Ok(pg)
+    }
+
+    /// Sets `statement_timeout` (appended to any `options` already given) and
+    /// a default `application_name`.
+    pub fn apply_session_settings(&self, pg: &mut tokio_postgres::Config) {
+        if self.statement_timeout_ms > 0 {
+            let extra = format!("-c statement_timeout={}", self.statement_timeout_ms);
+            let options = match pg.get_options() {
+                Some(o) if !o.is_empty() => format!("{o} {extra}"),
+                _ => extra,
+            };
+            pg.options(&options);
+        }
+        if pg.get_application_name().is_none() {
+            pg.application_name("scim-gateway");
+        }
+    }
+}

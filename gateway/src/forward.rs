@@ -1,0 +1,243 @@
+//! One HTTP request → one `scim.scim_http()` call → one HTTP response.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use deadpool_postgres::{Object, PoolError};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Map, Value};
+
+use crate::error::{GatewayError, SCIM_CONTENT_TYPE};
+use crate::AppState;
+
+/// The only statement the gateway runs for SCIM traffic (prepared once per
+/// connection). `body` is fetched as text so it goes out exactly as
+/// PostgreSQL renders it, without a parse/serialise round trip.
+pub const SCIM_HTTP_SQL: &str = "SELECT status, headers, body::text AS body \
+     FROM scim.scim_http($1::text, $2::text, $3::text, $4::jsonb, $5::text)";
+
+/// Fallback handler: everything that is not `/healthz`.
+pub async fn forward(State(state): State<AppState>, req: Request) -> Response {
+    match forward_inner(state, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn forward_inner(state: AppState, req: Request) -> Result<Response, GatewayError> {
+    let (parts, body) = req.into_parts();
+    let path = relative_path(&state.base_path, parts.uri.path()).ok_or(GatewayError::NotFound)?;
+    let query = parts.uri.query().unwrap_or("");
+    let headers = headers_to_json(&parts.headers);
+    let body = read_body(body, &parts.headers, state.max_body_bytes).await?;
+
+    let client = state.pool.get().await.map_err(pool_error)?;
+    let call = async {
+        let stmt = client.prepare_cached(SCIM_HTTP_SQL).await?;
+        client
+            .query_opt(
+                &stmt,
+                &[&parts.method.as_str(), &path, &query, &headers, &body],
+            )
+            .await
+    };
+    let row = match state.watchdog {
+        None => call.await,
+        Some(limit) => match tokio::time::timeout(limit, call).await {
+            Ok(r) => r,
+            Err(_) => {
+                // The connection may still be busy: never hand it out again.
+                let _ = Object::take(client);
+                return Err(GatewayError::Unavailable(format!(
+                    "scim_http did not answer within {} ms",
+                    limit.as_millis()
+                )));
+            }
+        },
+    }
+    .map_err(pg_error)?
+    .ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?;
+
+    let status: i32 = row.try_get(0).map_err(pg_error)?;
+    let headers: Option<Value> = row.try_get(1).map_err(pg_error)?;
+    let body: Option<String> = row.try_get(2).map_err(pg_error)?;
+    build_response(status, headers, body)
+}
+
+/// Path relative to the base: `/scim/v2` and `/scim/v2/` → `/`,
+/// `/scim/v2/Users/x` → `/Users/x`; `None` outside the base. The path is
+/// passed exactly as received (still percent-encoded).
+pub fn relative_path<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+    let rest = path.strip_prefix(base)?;
+    if rest.is_empty() {
+        Some("/")
+    } else if rest.starts_with('/') {
+        Some(rest)
+    } else {
+        None
+    }
+}
+
+/// Request headers as one JSON object with lower-cased names (http already
+/// lower-cases them). Repeated headers are joined with ", " (RFC 9110 §5.3);
+/// bytes that are not UTF-8 become U+FFFD.
+fn headers_to_json(headers: &HeaderMap) -> Value {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        match map.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                map.insert(name.as_str().to_owned(), Value::String(value.into_owned()));
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Reads the whole body (bounded). `None` when empty.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Option<String>, GatewayError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(GatewayError::PayloadTooLarge(limit));
+    }
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(GatewayError::PayloadTooLarge(limit))
+        }
+        Err(_) => return Err(GatewayError::BadBody("The request body could not be read")),
+    };
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    // PostgreSQL text cannot hold invalid UTF-8 or NUL; neither is valid JSON.
+    let text = String::from_utf8(bytes.into())
+        .map_err(|_| GatewayError::BadBody("The request body is not valid UTF-8"))?;
+    if text.contains('\0') {
+        return Err(GatewayError::BadBody(
+            "The request body contains a NUL character",
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// Turns the SQL result into the HTTP response. `headers` is a JSON object;
+/// a value may be a string (or number/bool) or an array of them (the header
+/// is then repeated). A NULL body means an empty body.
+fn build_response(
+    status: i32,
+    headers: Option<Value>,
+    body: Option<String>,
+) -> Result<Response, GatewayError> {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| GatewayError::Internal(format!("scim_http returned status {status}")))?;
+    let has_body = body.is_some();
+    let mut resp = match body {
+        Some(text) => Response::new(Body::from(text)),
+        None => Response::new(Body::empty()),
+    };
+    *resp.status_mut() = status;
+
+    let out = resp.headers_mut();
+    match headers {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (name, value) in map {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    GatewayError::Internal(format!("scim_http returned header name {name:?}"))
+                })?;
+                match value {
+                    Value::Array(items) => {
+                        for item in items {
+                            out.append(name.clone(), header_value(&name, item)?);
+                        }
+                    }
+                    other => {
+                        out.append(name.clone(), header_value(&name, other)?);
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(GatewayError::Internal(format!(
+                "scim_http returned headers that are not an object: {other}"
+            )))
+        }
+    }
+    if has_body && !out.contains_key(header::CONTENT_TYPE) {
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_CONTENT_TYPE),
+        );
+    }
+    Ok(resp)
+}
+
+fn header_value(name: &HeaderName, value: Value) -> Result<HeaderValue, GatewayError> {
+    let text = match value {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => {
+            return Err(GatewayError::Internal(format!(
+                "scim_http returned header {name} = {other}"
+            )))
+        }
+    };
+    HeaderValue::try_from(text).map_err(|e| {
+        GatewayError::Internal(format!("scim_http returned invalid header {name}: {e}"))
+    })
+}
+
+/// Any failure to get a connection is "temporarily unavailable".
+pub(crate) fn pool_error(e: PoolError) -> GatewayError {
+    GatewayError::Unavailable(format!("no database connection: {e}"))
+}
+
+/// Connection-level failures and server states that a retry can cure are 503;
+/// any other SQL error is a bug (scim_http handles its own errors) and is 500.
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> GatewayError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        // 08: connection exception, 53: insufficient resources,
+        // 57: operator intervention (incl. 57014 statement timeout).
+        if ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class))
+        {
+            return GatewayError::Unavailable(format!("{code}: {}", db.message()));
+        }
+        return GatewayError::Internal(format!(
+            "{code}: {}{}",
+            db.message(),
+            db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+        ));
+    }
+    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io {
+        GatewayError::Unavailable(e.to_string())
+    } else {
+        GatewayError::Internal(e.to_string())
+    }
+}
+
+/// Watchdog for one SQL call: the server-side statement timeout plus a margin.
+pub(crate) fn watchdog(statement_timeout_ms: u64) -> Option<Duration> {
+    (statement_timeout_ms > 0).then(|| Duration::from_millis(statement_timeout_ms + 1000))
+}
