@@ -1,8 +1,32 @@
+//! scim_pg: a SCIM 2.0 service provider (RFC 7643/7644) and a group-based
+//! policy engine inside PostgreSQL.
+//!
+//! Layout: pure SCIM logic (schemas, validation, filter and PATCH engines,
+//! policy merge) lives in the `scim_core` crate; this crate owns storage
+//! (`store`, via SPI), the SQL API (`api`) and error mapping (`error`).
+
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
-#[pg_extern]
-fn scim_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+pub mod api;
+pub mod error;
+pub mod secrets;
+pub mod store;
+
+pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
 }

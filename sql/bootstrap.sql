@@ -1,0 +1,258 @@
+-- scim_pg storage. Runs first in the extension script (pgrx `bootstrap`).
+--
+-- Principles (see README "Storage"):
+--   * every table is keyed by tenant_id first and protected by RLS on the
+--     current tenant (GUC scim.tenant; unset = the default tenant);
+--   * attributes that IdPs filter on are promoted to indexed columns, the
+--     full canonical resource lives in `resource` (without id/meta/members);
+--   * group membership is a junction table so member changes are deltas;
+--   * data tables are registered with pg_extension_config_dump.
+
+CREATE TABLE scim.tenants (
+    id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name           text NOT NULL UNIQUE CHECK (name <> ''),
+    default_policy text,
+    created        timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- The default tenant: single-tenant use needs no configuration at all.
+INSERT INTO scim.tenants (id, name) VALUES ('00000000-0000-0000-0000-000000000000', 'default');
+
+-- The current tenant: GUC scim.tenant holds a tenant id or name; unset or
+-- empty means the default tenant. An unknown tenant is an error, never a
+-- silent fallback.
+CREATE FUNCTION scim.current_tenant() RETURNS uuid
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    setting text := nullif(current_setting('scim.tenant', true), '');
+    found   uuid;
+BEGIN
+    IF setting IS NULL THEN
+        RETURN '00000000-0000-0000-0000-000000000000';
+    END IF;
+    IF setting ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        SELECT id INTO found FROM scim.tenants WHERE id = setting::uuid;
+    ELSE
+        SELECT id INTO found FROM scim.tenants WHERE name = setting;
+    END IF;
+    IF found IS NULL THEN
+        RAISE EXCEPTION 'unknown tenant "%" (GUC scim.tenant)', setting
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = '{"status":400,"scimType":"invalidValue"}';
+    END IF;
+    RETURN found;
+END
+$$;
+
+CREATE TABLE scim.users (
+    tenant_id     uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id            uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_name     text NOT NULL,
+    external_id   text,
+    display_name  text,
+    active        boolean,
+    email_values  text[] NOT NULL DEFAULT '{}',   -- lower-cased emails[].value
+    created       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_modified timestamptz NOT NULL DEFAULT clock_timestamp(),
+    version       bigint NOT NULL DEFAULT 1,
+    resource      jsonb NOT NULL,
+    password_hash text,
+    PRIMARY KEY (tenant_id, id)
+);
+-- userName is unique per tenant, case-insensitively (RFC 7643 caseExact=false).
+CREATE UNIQUE INDEX users_user_name_ci ON scim.users (tenant_id, lower(user_name));
+CREATE INDEX users_external_id ON scim.users (tenant_id, external_id);
+CREATE INDEX users_display_name_ci ON scim.users (tenant_id, lower(display_name));
+CREATE INDEX users_email_values ON scim.users USING gin (email_values);
+CREATE INDEX users_created ON scim.users (tenant_id, created);
+CREATE INDEX users_last_modified ON scim.users (tenant_id, last_modified);
+
+CREATE TABLE scim.groups (
+    tenant_id     uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id            uuid NOT NULL DEFAULT gen_random_uuid(),
+    display_name  text NOT NULL,
+    external_id   text,
+    created       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_modified timestamptz NOT NULL DEFAULT clock_timestamp(),
+    version       bigint NOT NULL DEFAULT 1,
+    resource      jsonb NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX groups_display_name_ci ON scim.groups (tenant_id, lower(display_name));
+CREATE INDEX groups_external_id ON scim.groups (tenant_id, external_id);
+CREATE INDEX groups_created ON scim.groups (tenant_id, created);
+CREATE INDEX groups_last_modified ON scim.groups (tenant_id, last_modified);
+
+-- Membership: one row per (group, member). Members are users or groups.
+CREATE TABLE scim.members (
+    tenant_id   uuid NOT NULL,
+    group_id    uuid NOT NULL,
+    member_id   uuid NOT NULL,
+    member_type text NOT NULL CHECK (member_type IN ('User', 'Group')),
+    PRIMARY KEY (tenant_id, group_id, member_id),
+    FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX members_member ON scim.members (tenant_id, member_id);
+
+-- A deleted user or group leaves every group it was a member of, in the
+-- same transaction, and those groups get a new version (their member list
+-- changed).
+CREATE FUNCTION scim._drop_memberships() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    WITH gone AS (
+        DELETE FROM scim.members m
+         USING old_rows o
+         WHERE m.tenant_id = o.tenant_id AND m.member_id = o.id
+        RETURNING m.tenant_id, m.group_id
+    )
+    UPDATE scim.groups g
+       SET version = g.version + 1, last_modified = clock_timestamp()
+      FROM (SELECT DISTINCT tenant_id, group_id FROM gone) c
+     WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_drop_memberships AFTER DELETE ON scim.users
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._drop_memberships();
+CREATE TRIGGER groups_drop_memberships AFTER DELETE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._drop_memberships();
+
+-- Bearer tokens: only a SHA-256 of the secret is stored.
+CREATE TABLE scim.tokens (
+    tenant_id   uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
+    label       text NOT NULL,
+    secret_hash bytea NOT NULL,
+    created     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    revoked     timestamptz,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX tokens_id ON scim.tokens (id);
+
+-- Policies: a named document per tenant, bound to groups.
+CREATE TABLE scim.policies (
+    tenant_id uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    name      text NOT NULL CHECK (name <> ''),
+    document  jsonb NOT NULL,
+    updated   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, name)
+);
+CREATE TABLE scim.policy_bindings (
+    tenant_id uuid NOT NULL,
+    group_id  uuid NOT NULL,
+    policy    text NOT NULL,
+    PRIMARY KEY (tenant_id, group_id, policy),
+    FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, policy) REFERENCES scim.policies (tenant_id, name) ON DELETE CASCADE
+);
+CREATE INDEX policy_bindings_policy ON scim.policy_bindings (tenant_id, policy);
+
+-- Row Level Security: a role without BYPASSRLS sees only the current
+-- tenant's rows, whatever it queries. `(SELECT …)` makes the tenant an
+-- init-plan, evaluated once per statement rather than per row.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['users', 'groups', 'members', 'tokens', 'policies', 'policy_bindings'] LOOP
+        EXECUTE format('ALTER TABLE scim.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE scim.%I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format(
+            'CREATE POLICY tenant_isolation ON scim.%I USING (tenant_id = (SELECT scim.current_tenant())) '
+            'WITH CHECK (tenant_id = (SELECT scim.current_tenant()))', t);
+    END LOOP;
+END
+$$;
+-- scim.tenants itself has no RLS: current_tenant() reads it to resolve the
+-- GUC, and a policy on it would recurse.
+
+-- pg_dump keeps the data of extension-owned tables.
+SELECT pg_catalog.pg_extension_config_dump('scim.tenants', 'WHERE id <> ''00000000-0000-0000-0000-000000000000''');
+SELECT pg_catalog.pg_extension_config_dump('scim.users', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.groups', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.members', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.policies', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.policy_bindings', '');
+
+-- co/sw/ew on userName, displayName and emails are index-assisted with
+-- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
+-- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
+-- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
+CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE ops text;
+BEGIN
+    SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pg_trgm';
+    IF ops IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (lower(user_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (lower(display_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (lower(display_name) %s)', ops);
+    RETURN true;
+END
+$$;
+SELECT scim.scim_create_trigram_indexes();
+
+-- JSON representation helpers (id + meta are assembled from columns).
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE FUNCTION scim._meta(resource_type text, id uuid, created timestamptz, last_modified timestamptz, version bigint)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object(
+        'resourceType', resource_type,
+        'created', scim._ts(created),
+        'lastModified', scim._ts(last_modified),
+        'location', CASE resource_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || id::text,
+        'version', 'W/"' || version::text || '"')
+$$;
+
+-- A user's groups (readOnly, derived from membership).
+CREATE FUNCTION scim._user_groups(tenant uuid, user_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT jsonb_agg(jsonb_build_object(
+               'value', g.id::text, 'display', g.display_name,
+               '$ref', '/Groups/' || g.id::text, 'type', 'direct')
+           ORDER BY g.id)
+      FROM scim.members m
+      JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+     WHERE m.tenant_id = tenant AND m.member_id = user_id
+$$;
+
+CREATE FUNCTION scim._user_json(u scim.users) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT u.resource
+        || jsonb_build_object('id', u.id::text, 'meta', scim._meta('User', u.id, u.created, u.last_modified, u.version))
+        || coalesce((SELECT jsonb_build_object('groups', grp)
+                       FROM scim._user_groups(u.tenant_id, u.id) AS grp WHERE grp IS NOT NULL), '{}')
+$$;
+
+CREATE FUNCTION scim._group_members(tenant uuid, group_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT jsonb_agg(jsonb_build_object(
+               'value', m.member_id::text,
+               'type', m.member_type,
+               'display', coalesce(u.display_name, u.user_name, g.display_name),
+               '$ref', CASE m.member_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || m.member_id::text)
+           ORDER BY m.member_id)
+      FROM scim.members m
+      LEFT JOIN scim.users u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id
+      LEFT JOIN scim.groups g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id
+     WHERE m.tenant_id = tenant AND m.group_id = _group_members.group_id
+$$;
+
+-- with_members = false skips the member list (excludedAttributes=members).
+CREATE FUNCTION scim._group_json(g scim.groups, with_members boolean) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT g.resource
+        || jsonb_build_object('id', g.id::text, 'meta', scim._meta('Group', g.id, g.created, g.last_modified, g.version))
+        || CASE WHEN with_members
+                THEN coalesce((SELECT jsonb_build_object('members', mem)
+                                 FROM scim._group_members(g.tenant_id, g.id) AS mem WHERE mem IS NOT NULL), '{}')
+                ELSE '{}' END
+$$;

@@ -1,0 +1,55 @@
+//! Raising [`ScimError`]s as SQL errors.
+//!
+//! The SQLSTATE is the closest standard one; the machine-readable SCIM
+//! status and scimType travel in DETAIL as JSON, e.g.
+//! `DETAIL: {"status":409,"scimType":"uniqueness"}`, and MESSAGE is the
+//! human-readable detail. `scim_http` turns them back into SCIM error bodies.
+
+use pgrx::prelude::*;
+use pgrx::spi::Error as SpiError;
+use pgrx::PgSqlErrorCode;
+use scim_core::{ScimError, ScimResult};
+
+fn sqlstate(status: u16) -> PgSqlErrorCode {
+    use PgSqlErrorCode::*;
+    match status {
+        400 => ERRCODE_INVALID_PARAMETER_VALUE,
+        401 => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+        403 => ERRCODE_INSUFFICIENT_PRIVILEGE,
+        404 => ERRCODE_NO_DATA_FOUND,
+        409 => ERRCODE_UNIQUE_VIOLATION,
+        412 => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        413 => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        501 => ERRCODE_FEATURE_NOT_SUPPORTED,
+        _ => ERRCODE_INTERNAL_ERROR,
+    }
+}
+
+/// Abort the current statement with `e`.
+pub fn raise(e: &ScimError) -> ! {
+    ereport!(
+        ERROR,
+        sqlstate(e.status),
+        e.detail.clone(),
+        e.detail_json().to_string()
+    );
+}
+
+pub trait OrRaise<T> {
+    /// Unwrap, or raise the SCIM error as a SQL error.
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for ScimResult<T> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(&e),
+        }
+    }
+}
+
+/// SPI failures are bugs on our side, never the client's: 500.
+pub fn spi_err(e: SpiError) -> ScimError {
+    ScimError::new(500, None, format!("internal storage error: {e}"))
+}

@@ -1,0 +1,149 @@
+//! Groups: create, read, replace, delete. Members live in scim.members.
+
+use super::etag::check_if_match;
+use super::{execute, members, not_found, parse_id, query_json};
+use crate::error::spi_err;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use scim_core::resource::{self, MemberRef, Normalized};
+use scim_core::schema::GROUP_TYPE;
+use scim_core::{ScimError, ScimResult};
+use serde_json::Value;
+
+struct Promoted {
+    display_name: String,
+    external_id: Option<String>,
+}
+
+fn promote(resource: &Value) -> Promoted {
+    let s = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
+    Promoted {
+        display_name: s("displayName").unwrap_or_default(),
+        external_id: s("externalId"),
+    }
+}
+
+fn taken(name: &str) -> ScimError {
+    ScimError::uniqueness(format!("a Group with displayName '{name}' already exists"))
+}
+
+pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
+    let Normalized {
+        resource, members, ..
+    } = resource::normalize(&GROUP_TYPE, input)?;
+    let p = promote(&resource);
+    let gid = Spi::get_one_with_args::<pgrx::Uuid>(
+        "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+        &[
+            tenant.into(),
+            p.display_name.clone().into(),
+            p.external_id.into(),
+            JsonB(resource).into(),
+        ],
+    );
+    let gid = match gid {
+        Ok(Some(g)) => g,
+        Ok(None) | Err(pgrx::spi::Error::InvalidPosition) => return Err(taken(&p.display_name)),
+        Err(e) => return Err(spi_err(e)),
+    };
+    members::add(tenant, gid, members.as_deref().unwrap_or(&[]))?;
+    read(tenant, gid, true)
+}
+
+/// Current representation; `with_members = false` skips the member list.
+pub fn read(tenant: pgrx::Uuid, gid: pgrx::Uuid, with_members: bool) -> ScimResult<Value> {
+    query_json(
+        "SELECT scim._group_json(g, $3) FROM scim.groups g WHERE g.tenant_id = $1 AND g.id = $2",
+        &[tenant.into(), gid.into(), with_members.into()],
+    )?
+    .ok_or_else(|| ScimError::not_found("Group not found"))
+}
+
+pub fn get(tenant: pgrx::Uuid, id: &str, with_members: bool) -> ScimResult<Value> {
+    let gid = parse_id(&GROUP_TYPE, id)?;
+    read(tenant, gid, with_members).map_err(|_| not_found(&GROUP_TYPE, id))
+}
+
+/// Lock the group row (serialises concurrent writers of one group) and
+/// return (id, version, stored resource).
+pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
+    let gid = parse_id(&GROUP_TYPE, id)?;
+    let row = Spi::get_two_with_args::<i64, JsonB>(
+        "SELECT version, resource FROM scim.groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        &[tenant.into(), gid.into()],
+    );
+    match row {
+        Ok((Some(v), Some(r))) => Ok((gid, v, r.0)),
+        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => Err(not_found(&GROUP_TYPE, id)),
+        Err(e) => Err(spi_err(e)),
+    }
+}
+
+/// Store a new canonical resource (promoted columns too) and bump the version.
+pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult<()> {
+    let p = promote(&resource);
+    let name = p.display_name.clone();
+    let args = vec![
+        tenant.into(),
+        gid.into(),
+        p.display_name.into(),
+        p.external_id.into(),
+        JsonB(resource).into(),
+    ];
+    PgTryBuilder::new(|| {
+        execute(
+            "UPDATE scim.groups
+                SET display_name = $3, external_id = $4, resource = $5,
+                    version = version + 1, last_modified = clock_timestamp()
+              WHERE tenant_id = $1 AND id = $2",
+            &args,
+        )
+    })
+    .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
+        Err(taken(&name))
+    })
+    .execute()
+}
+
+/// Bump the version after a membership-only change.
+pub fn touch(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<()> {
+    execute(
+        "UPDATE scim.groups SET version = version + 1, last_modified = clock_timestamp()
+          WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), gid.into()],
+    )
+}
+
+pub fn replace(
+    tenant: pgrx::Uuid,
+    id: &str,
+    input: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
+    let Normalized {
+        resource, members, ..
+    } = resource::normalize(&GROUP_TYPE, input)?;
+    let (gid, version, _) = lock(tenant, id)?;
+    check_if_match(if_match, version)?;
+    write(tenant, gid, resource)?;
+    // PUT replaces the member list: an absent `members` clears it
+    // (RFC 7644 §3.5.1). Only the difference is written.
+    let wanted: Vec<MemberRef> = members.unwrap_or_default();
+    members::retain_only(tenant, gid, &wanted)?;
+    members::add(tenant, gid, &wanted)?;
+    read(tenant, gid, true)
+}
+
+pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    let (gid, version, _) = lock(tenant, id)?;
+    check_if_match(if_match, version)?;
+    // Its own member rows go by FK cascade; its memberships in other
+    // groups and its policy bindings by trigger / FK cascade.
+    execute(
+        "DELETE FROM scim.groups WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), gid.into()],
+    )
+}

@@ -1,0 +1,90 @@
+//! Group membership as deltas on the junction table: adding or removing a
+//! member never reads or rewrites the rest of the group.
+
+use super::{execute, uuid_text};
+use crate::error::spi_err;
+use pgrx::prelude::*;
+use scim_core::resource::MemberRef;
+use scim_core::{ScimError, ScimResult};
+
+/// Parse member ids; a value that is not a uuid cannot name a member.
+pub fn member_ids<'a>(refs: impl IntoIterator<Item = &'a str>) -> ScimResult<Vec<pgrx::Uuid>> {
+    refs.into_iter()
+        .map(|v| {
+            uuid::Uuid::parse_str(v.trim())
+                .map(|u| pgrx::Uuid::from_bytes(*u.as_bytes()))
+                .map_err(|_| unknown_member(v))
+        })
+        .collect()
+}
+
+fn unknown_member(id: &str) -> ScimError {
+    ScimError::invalid_value(format!(
+        "member '{id}' is not an existing User or Group of this tenant"
+    ))
+}
+
+/// Add members (users or groups of the same tenant). Existing memberships
+/// are left alone (ON CONFLICT DO NOTHING). Any unknown id fails the whole
+/// write: the caller's transaction is aborted by the error, nothing is half
+/// applied. Returns the number of memberships actually added.
+pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimResult<i64> {
+    if refs.is_empty() {
+        return Ok(0);
+    }
+    let ids = member_ids(refs.iter().map(|m| m.value.as_str()))?;
+    if ids.contains(&group) {
+        return Err(ScimError::invalid_value(format!(
+            "group '{}' cannot be a member of itself",
+            uuid_text(&group)
+        )));
+    }
+    let (missing, added) = Spi::get_two_with_args::<String, i64>(
+        "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
+              typed AS (
+                SELECT w.id,
+                       CASE WHEN EXISTS (SELECT 1 FROM scim.users u WHERE u.tenant_id = $1 AND u.id = w.id) THEN 'User'
+                            WHEN EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = $1 AND g.id = w.id) THEN 'Group'
+                       END AS kind
+                  FROM wanted w),
+              ins AS (
+                INSERT INTO scim.members (tenant_id, group_id, member_id, member_type)
+                SELECT $1, $2, id, kind FROM typed
+                 WHERE kind IS NOT NULL AND NOT EXISTS (SELECT 1 FROM typed WHERE kind IS NULL)
+                ON CONFLICT DO NOTHING
+                RETURNING 1)
+         SELECT (SELECT min(id::text) FROM typed WHERE kind IS NULL), (SELECT count(*) FROM ins)",
+        &[tenant.into(), group.into(), ids.into()],
+    )
+    .map_err(spi_err)?;
+    if let Some(id) = missing {
+        return Err(unknown_member(&id));
+    }
+    Ok(added.unwrap_or(0))
+}
+
+/// Remove the given members; ids that are not members are ignored.
+pub fn remove(tenant: pgrx::Uuid, group: pgrx::Uuid, ids: &[String]) -> ScimResult<()> {
+    // Non-uuid ids cannot be members: removing them is a no-op.
+    let ids: Vec<pgrx::Uuid> = ids
+        .iter()
+        .filter_map(|v| uuid::Uuid::parse_str(v.trim()).ok())
+        .map(|u| pgrx::Uuid::from_bytes(*u.as_bytes()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    execute(
+        "DELETE FROM scim.members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3::uuid[])",
+        &[tenant.into(), group.into(), ids.into()],
+    )
+}
+
+/// Remove every member not in `keep` (PUT with a full member list).
+pub fn retain_only(tenant: pgrx::Uuid, group: pgrx::Uuid, keep: &[MemberRef]) -> ScimResult<()> {
+    let keep = member_ids(keep.iter().map(|m| m.value.as_str()))?;
+    execute(
+        "DELETE FROM scim.members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3::uuid[])",
+        &[tenant.into(), group.into(), keep.into()],
+    )
+}

@@ -1,0 +1,59 @@
+//! Storage access through SPI. Every statement takes the tenant as `$1`
+//! and every client value as a bound parameter; SQL text is only ever
+//! assembled from our own constants and schema-derived names.
+
+pub mod etag;
+pub mod groups;
+pub mod members;
+pub mod tenant;
+pub mod users;
+
+use crate::error::spi_err;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use scim_core::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
+use scim_core::{ScimError, ScimResult};
+use serde_json::Value;
+
+/// Run a statement that returns at most one jsonb value.
+pub fn query_json(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<Value>> {
+    Spi::get_one_with_args::<JsonB>(sql, args)
+        .map(|o| o.map(|j| j.0))
+        .or_else(|e| match e {
+            pgrx::spi::Error::InvalidPosition => Ok(None),
+            e => Err(spi_err(e)),
+        })
+}
+
+/// Run a statement for its effect.
+pub fn execute(sql: &str, args: &[DatumWithOid]) -> ScimResult<()> {
+    Spi::run_with_args(sql, args).map_err(spi_err)
+}
+
+/// "User"/"Users"/"Group"/"Groups", any case.
+pub fn resource_type(name: &str) -> ScimResult<&'static ResourceTypeDef> {
+    ResourceTypeDef::by_name(name)
+        .or_else(|| ResourceTypeDef::by_endpoint(name))
+        .or_else(|| match name.to_ascii_lowercase().as_str() {
+            "users" => Some(&USER_TYPE),
+            "groups" => Some(&GROUP_TYPE),
+            _ => None,
+        })
+        .ok_or_else(|| ScimError::not_found(format!("unknown resource type '{name}'")))
+}
+
+/// Parse a resource id; anything that is not a uuid cannot exist.
+pub fn parse_id(rt: &ResourceTypeDef, id: &str) -> ScimResult<pgrx::Uuid> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| pgrx::Uuid::from_bytes(*u.as_bytes()))
+        .map_err(|_| not_found(rt, id))
+}
+
+pub fn not_found(rt: &ResourceTypeDef, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} '{}' not found", rt.name, id))
+}
+
+pub fn uuid_text(u: &pgrx::Uuid) -> String {
+    uuid::Uuid::from_bytes(*u.as_bytes()).to_string()
+}

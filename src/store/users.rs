@@ -1,0 +1,162 @@
+//! Users: create, read, replace, delete.
+
+use super::etag::check_if_match;
+use super::{execute, not_found, parse_id, query_json};
+use crate::error::spi_err;
+use crate::secrets::hash_password;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use scim_core::resource::{self, Normalized};
+use scim_core::schema::USER_TYPE;
+use scim_core::{ScimError, ScimResult};
+use serde_json::Value;
+
+/// Columns promoted out of the resource for indexing.
+struct Promoted {
+    user_name: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    active: Option<bool>,
+    email_values: Vec<String>,
+}
+
+fn promote(resource: &Value) -> Promoted {
+    let s = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
+    Promoted {
+        user_name: s("userName").unwrap_or_default(),
+        external_id: s("externalId"),
+        display_name: s("displayName"),
+        active: resource.get("active").and_then(Value::as_bool),
+        email_values: resource
+            .get("emails")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.get("value").and_then(Value::as_str))
+                    .map(str::to_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn taken(user_name: &str) -> ScimError {
+    ScimError::uniqueness(format!("userName '{user_name}' is already in use"))
+}
+
+pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
+    let Normalized {
+        resource, password, ..
+    } = resource::normalize(&USER_TYPE, input)?;
+    let p = promote(&resource);
+    let hash = password.as_deref().map(hash_password).transpose()?;
+    // ON CONFLICT DO NOTHING: a duplicate (or a racing create of the same
+    // userName) returns no row instead of raising, and becomes a clean 409.
+    query_json(
+        "INSERT INTO scim.users AS u (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT DO NOTHING
+         RETURNING scim._user_json(u)",
+        &[
+            tenant.into(),
+            p.user_name.clone().into(),
+            p.external_id.into(),
+            p.display_name.into(),
+            p.active.into(),
+            p.email_values.into(),
+            JsonB(resource).into(),
+            hash.into(),
+        ],
+    )?
+    .ok_or_else(|| taken(&p.user_name))
+}
+
+pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
+    let uid = parse_id(&USER_TYPE, id)?;
+    query_json(
+        "SELECT scim._user_json(u) FROM scim.users u WHERE u.tenant_id = $1 AND u.id = $2",
+        &[tenant.into(), uid.into()],
+    )?
+    .ok_or_else(|| not_found(&USER_TYPE, id))
+}
+
+/// Lock the row and return (version, stored resource).
+pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
+    let uid = parse_id(&USER_TYPE, id)?;
+    let row = Spi::get_two_with_args::<i64, JsonB>(
+        "SELECT version, resource FROM scim.users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        &[tenant.into(), uid.into()],
+    );
+    match row {
+        Ok((Some(v), Some(r))) => Ok((uid, v, r.0)),
+        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => Err(not_found(&USER_TYPE, id)),
+        Err(e) => Err(spi_err(e)),
+    }
+}
+
+/// Write a new canonical resource (and optionally a new password), bump
+/// the version, and return the new representation.
+pub fn write(
+    tenant: pgrx::Uuid,
+    uid: pgrx::Uuid,
+    resource: Value,
+    password: Option<String>,
+) -> ScimResult<Value> {
+    let p = promote(&resource);
+    let hash = password.as_deref().map(hash_password).transpose()?;
+    let user_name = p.user_name.clone();
+    let args = vec![
+        tenant.into(),
+        uid.into(),
+        p.user_name.into(),
+        p.external_id.into(),
+        p.display_name.into(),
+        p.active.into(),
+        p.email_values.into(),
+        JsonB(resource).into(),
+        hash.into(),
+    ];
+    // A userName change can collide with another user's: that is a 409,
+    // not a raw unique_violation.
+    let result = PgTryBuilder::new(|| {
+        query_json(
+            "UPDATE scim.users AS u
+                SET user_name = $3, external_id = $4, display_name = $5, active = $6,
+                    email_values = $7, resource = $8,
+                    password_hash = coalesce($9, u.password_hash),
+                    version = u.version + 1, last_modified = clock_timestamp()
+              WHERE u.tenant_id = $1 AND u.id = $2
+              RETURNING scim._user_json(u)",
+            &args,
+        )
+    })
+    .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
+        Err(taken(&user_name))
+    })
+    .execute();
+    result?.ok_or_else(|| ScimError::new(500, None, "user vanished while locked"))
+}
+
+pub fn replace(
+    tenant: pgrx::Uuid,
+    id: &str,
+    input: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
+    let Normalized {
+        resource, password, ..
+    } = resource::normalize(&USER_TYPE, input)?;
+    let (uid, version, _) = lock(tenant, id)?;
+    check_if_match(if_match, version)?;
+    write(tenant, uid, resource, password)
+}
+
+pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    let (uid, version, _) = lock(tenant, id)?;
+    check_if_match(if_match, version)?;
+    // Memberships go with it (trigger scim._drop_memberships).
+    execute(
+        "DELETE FROM scim.users WHERE tenant_id = $1 AND id = $2",
+        &[tenant.into(), uid.into()],
+    )
+}
