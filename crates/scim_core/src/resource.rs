@@ -7,8 +7,7 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{
-    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef,
-    Returned,
+    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef, Returned,
 };
 use serde_json::{Map, Value};
 
@@ -104,7 +103,11 @@ pub fn normalize(rt: &ResourceTypeDef, input: &Value) -> ScimResult<Normalized> 
 /// Normalise `value` for `resolved` and store it at its canonical place in
 /// `out` (top level or under the extension URN). Null/empty clears nothing:
 /// it simply isn't stored (RFC 7643 §2.5: unassigned).
-pub fn put_attr(out: &mut Map<String, Value>, resolved: &ResolvedAttr, value: &Value) -> ScimResult<()> {
+pub fn put_attr(
+    out: &mut Map<String, Value>,
+    resolved: &ResolvedAttr,
+    value: &Value,
+) -> ScimResult<()> {
     let path = resolved.canonical_path();
     if resolved.attr.mutability == Mutability::ReadOnly {
         return Ok(());
@@ -224,9 +227,10 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 
 /// Parse an RFC 3339 dateTime and return it in canonical UTC form.
 pub fn parse_datetime(s: &str) -> Option<String> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| {
+        t.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    })
 }
 
 fn check_single_primary(items: &[Value], path: &str) -> ScimResult<()> {
@@ -251,7 +255,10 @@ fn check_schemas(rt: &ResourceTypeDef, value: &Value) -> ScimResult<()> {
         let urn = s
             .as_str()
             .ok_or_else(|| ScimError::invalid_value("'schemas' must be an array of schema URNs"))?;
-        if !rt.schema_urns().any(|known| known.eq_ignore_ascii_case(urn)) {
+        if !rt
+            .schema_urns()
+            .any(|known| known.eq_ignore_ascii_case(urn))
+        {
             return Err(ScimError::invalid_value(format!(
                 "schema '{}' is not supported for {} resources",
                 urn, rt.name
@@ -630,18 +637,66 @@ mod tests {
         let cases = vec![
             (json!([]), ScimType::InvalidSyntax, "JSON object"),
             (json!({}), ScimType::InvalidValue, "'userName' is required"),
-            (json!({"userName": "  "}), ScimType::InvalidValue, "'userName' is required"),
-            (json!({"userName": 5}), ScimType::InvalidValue, "'userName' must be a string"),
-            (json!({"userName": "a", "bogus": 1}), ScimType::InvalidValue, "unknown attribute 'bogus'"),
-            (json!({"userName": "a", "active": "yes"}), ScimType::InvalidValue, "'active' must be a boolean"),
-            (json!({"userName": "a", "emails": "a@x"}), ScimType::InvalidValue, "must be an array"),
-            (json!({"userName": "a", "emails": [{"valu": "a@x"}]}), ScimType::InvalidValue, "unknown attribute 'emails[0].valu'"),
-            (json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}), ScimType::InvalidValue, "primary"),
-            (json!({"userName": "a", "name": "x"}), ScimType::InvalidValue, "'name' must be an object"),
-            (json!({"userName": "a", "schemas": ["urn:x"]}), ScimType::InvalidValue, "schema 'urn:x'"),
-            (json!({"userName": "a", "name.givenName": "x"}), ScimType::InvalidValue, "unknown attribute"),
-            (json!({"userName": "a", "password": 1}), ScimType::InvalidValue, "password"),
-            (json!({"userName": "a\u{0}b"}), ScimType::InvalidValue, "NUL"),
+            (
+                json!({"userName": "  "}),
+                ScimType::InvalidValue,
+                "'userName' is required",
+            ),
+            (
+                json!({"userName": 5}),
+                ScimType::InvalidValue,
+                "'userName' must be a string",
+            ),
+            (
+                json!({"userName": "a", "bogus": 1}),
+                ScimType::InvalidValue,
+                "unknown attribute 'bogus'",
+            ),
+            (
+                json!({"userName": "a", "active": "yes"}),
+                ScimType::InvalidValue,
+                "'active' must be a boolean",
+            ),
+            (
+                json!({"userName": "a", "emails": "a@x"}),
+                ScimType::InvalidValue,
+                "must be an array",
+            ),
+            (
+                json!({"userName": "a", "emails": [{"valu": "a@x"}]}),
+                ScimType::InvalidValue,
+                "unknown attribute 'emails[0].valu'",
+            ),
+            (
+                json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+                ScimType::InvalidValue,
+                "primary",
+            ),
+            (
+                json!({"userName": "a", "name": "x"}),
+                ScimType::InvalidValue,
+                "'name' must be an object",
+            ),
+            (
+                json!({"userName": "a", "schemas": ["urn:x"]}),
+                ScimType::InvalidValue,
+                "schema 'urn:x'",
+            ),
+            (
+                json!({"userName": "a", "name.givenName": "x"}),
+                ScimType::InvalidValue,
+                "unknown attribute",
+            ),
+            (
+                json!({"userName": "a", "password": 1}),
+                ScimType::InvalidValue,
+                "password",
+            ),
+            (
+                json!({"userName": "a\u{0}b"}),
+                ScimType::InvalidValue,
+                "NUL",
+            ),
         ];
         for (input, ty, needle) in cases {
             let e = err(input.clone());
@@ -665,12 +720,22 @@ mod tests {
         assert_eq!(
             n.members.unwrap(),
             vec![
-                MemberRef { value: "u1".into(), kind: None },
-                MemberRef { value: "g2".into(), kind: Some("Group".into()) }
+                MemberRef {
+                    value: "u1".into(),
+                    kind: None
+                },
+                MemberRef {
+                    value: "g2".into(),
+                    kind: Some("Group".into())
+                }
             ]
         );
         assert!(n.resource.get("members").is_none());
-        let e = normalize(&GROUP_TYPE, &json!({"displayName": "x", "members": [{"type": "User"}]})).unwrap_err();
+        let e = normalize(
+            &GROUP_TYPE,
+            &json!({"displayName": "x", "members": [{"type": "User"}]}),
+        )
+        .unwrap_err();
         assert!(e.detail.contains("members[0].value"));
     }
 
@@ -685,13 +750,25 @@ mod tests {
             ENTERPRISE_USER_SCHEMA: {"department": "D", "costCenter": "C"},
             "meta": {"resourceType": "User"}
         });
-        let p = project(&USER_TYPE, &r, Some("userName,name.familyName,emails.value"), None).unwrap();
+        let p = project(
+            &USER_TYPE,
+            &r,
+            Some("userName,name.familyName,emails.value"),
+            None,
+        )
+        .unwrap();
         assert_eq!(
             p,
             json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "id": "1", "userName": "a",
                    "name": {"familyName": "F"}, "emails": [{"value": "a@x"}, {"value": "b@x"}]})
         );
-        let p = project(&USER_TYPE, &r, Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), None).unwrap();
+        let p = project(
+            &USER_TYPE,
+            &r,
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            None,
+        )
+        .unwrap();
         assert_eq!(p[ENTERPRISE_USER_SCHEMA], json!({"department": "D"}));
         let p = project(&USER_TYPE, &r, None, Some("emails,name.givenName,id,meta")).unwrap();
         assert_eq!(p["id"], "1");
