@@ -216,6 +216,28 @@ fn policy_merge_omitted_domain_allows_nothing() {
 }
 
 #[test]
+fn policy_merge_effective_domains_are_those_in_every_policy() {
+    // Each policy has a domain the other lacks, and the same number of
+    // domains: neither side may be taken as "the" domain list.
+    let a = doc(json!({"allow": {"skills": "*", "models": "*"}}));
+    let b = doc(json!({"allow": {"skills": ["git"], "plugins": "*"}}));
+    let c = doc(json!({"allow": {"skills": "*", "plugins": "*", "models": "*"}}));
+    for srcs in [
+        vec![src("g1", "a", &a), src("g2", "b", &b), src("g3", "c", &c)],
+        vec![src("g2", "b", &b), src("g1", "a", &a), src("g3", "c", &c)],
+        vec![src("g3", "c", &c), src("g2", "b", &b), src("g1", "a", &a)],
+    ] {
+        let eff = merge(&srcs, None);
+        assert_eq!(eff.to_json()["allow"], json!({"skills": ["git"]}));
+        assert!(!eff.allows("models", "m"));
+        assert!(!eff.allows("plugins", "p"));
+        assert!(!allows_from(&srcs, None, "models", "m"));
+        assert!(!allows_from(&srcs, None, "plugins", "p"));
+        assert!(allows_from(&srcs, None, "skills", "git"));
+    }
+}
+
+#[test]
 fn policy_merge_deny_is_union_and_overrides_allow() {
     let a = doc(json!({"allow": {"skills": "*"}, "deny": {"skills": ["x"]}}));
     let b = doc(
@@ -784,7 +806,7 @@ fn policy_perf() {
     let docs: Vec<PolicyDoc> = (0..10)
         .map(|i| {
             let skills: Vec<String> = (0..40)
-                .filter(|j| j % 10 != i)
+                .filter(|j| j % 12 != i)
                 .map(|j| format!("skill-{j}"))
                 .collect();
             doc(json!({
@@ -802,7 +824,7 @@ fn policy_perf() {
     let mut hits = 0usize;
     for k in 0..n {
         let eff = merge(&srcs, None);
-        hits += eff.allows("skills", if k % 2 == 0 { "skill-5" } else { "skill-15" }) as usize;
+        hits += eff.allows("skills", if k % 2 == 0 { "skill-5" } else { "skill-10" }) as usize;
     }
     let merge_rate = n as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -811,15 +833,16 @@ fn policy_perf() {
             &srcs,
             None,
             "skills",
-            if k % 2 == 0 { "skill-5" } else { "skill-11" },
+            if k % 2 == 0 { "skill-5" } else { "skill-22" },
         ) as usize;
     }
     let fast_rate = n as f64 / t.elapsed().as_secs_f64();
     let eff = merge(&srcs, None);
     let t = Instant::now();
     for k in 0..n * 10 {
-        hits += eff.allows("skills", if k % 2 == 0 { "skill-5" } else { "skill-11" }) as usize;
+        hits += eff.allows("skills", if k % 2 == 0 { "skill-5" } else { "skill-22" }) as usize;
     }
     let allows_rate = (n * 10) as f64 / t.elapsed().as_secs_f64();
+    assert!(hits > 0);
     println!("merge+allows: {merge_rate:.0}/s  allows_from: {fast_rate:.0}/s  Effective::allows: {allows_rate:.0}/s  ({hits})");
 }
