@@ -49,7 +49,12 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(r) => r,
             Err(_) => {
-                // The connection may still be busy: never hand it out again.
+                // Ask the server to stop the query, and never hand this
+                // (possibly still busy) connection out again.
+                let token = client.cancel_token();
+                tokio::spawn(async move {
+                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
+                });
                 let _ = Object::take(client);
                 return Err(GatewayError::Unavailable(format!(
                     "scim_http did not answer within {} ms",
@@ -207,7 +212,22 @@ fn header_value(name: &HeaderName, value: Value) -> Result<HeaderValue, GatewayE
 
 /// Any failure to get a connection is "temporarily unavailable".
 pub(crate) fn pool_error(e: PoolError) -> GatewayError {
-    GatewayError::Unavailable(format!("no database connection: {e}"))
+    GatewayError::Unavailable(format!("no database connection: {}", chain(&e)))
+}
+
+/// An error and its sources, for the log ("a: b: c").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 /// Connection-level failures and server states that a retry can cure are 503;
@@ -231,9 +251,9 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> GatewayError {
     }
     let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
     if e.is_closed() || io {
-        GatewayError::Unavailable(e.to_string())
+        GatewayError::Unavailable(chain(&e))
     } else {
-        GatewayError::Internal(e.to_string())
+        GatewayError::Internal(chain(&e))
     }
 }
 
