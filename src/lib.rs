@@ -5,16 +5,19 @@
 //! policy merge) lives in the `scim_core` crate; this crate owns storage
 //! (`store`, via SPI), the SQL API (`api`) and error mapping (`error`).
 
+#[cfg(any(test, feature = "pg_test"))]
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod secrets;
 pub mod store;
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
