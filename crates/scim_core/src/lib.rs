@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod http;
 pub mod patch;
 pub mod policy;
 pub mod resource;

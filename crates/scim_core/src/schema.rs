@@ -437,6 +437,13 @@ pub struct ResourceTypeDef {
     pub extensions: &'static [(&'static SchemaDef, bool)],
 }
 
+/// Resource types are static singletons: equal when they are the same type.
+impl PartialEq for ResourceTypeDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
 pub static USER_TYPE: ResourceTypeDef = ResourceTypeDef {
     kind: ResourceKind::User,
     name: "User",

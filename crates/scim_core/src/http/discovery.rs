@@ -1,0 +1,91 @@
+//! Discovery documents (RFC 7644 §4): ServiceProviderConfig, ResourceTypes,
+//! Schemas. They state exactly what this implementation supports.
+
+use super::{MAX_BULK_OPERATIONS, MAX_PAYLOAD_BYTES, MAX_RESULTS};
+use crate::error::{ScimError, ScimResult};
+use crate::schema::{resource_type_json, ResourceTypeDef, RESOURCE_TYPES, SCHEMAS};
+use serde_json::{json, Value};
+
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+pub fn service_provider_config() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/scim-pg/scim_pg#readme",
+        "patch": {"supported": true},
+        "bulk": {"supported": true, "maxOperations": MAX_BULK_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
+        "filter": {"supported": true, "maxResults": MAX_RESULTS},
+        "changePassword": {"supported": true},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "pagination": {"cursor": true, "index": true, "defaultPaginationMethod": "index",
+                       "defaultPageSize": super::DEFAULT_COUNT, "maxPageSize": MAX_RESULTS,
+                       "cursorTimeout": 0},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "Opaque bearer tokens issued by scim.scim_token_issue(), one tenant each",
+            "primary": true
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": "/ServiceProviderConfig"}
+    })
+}
+
+pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+pub fn resource_types(name: Option<&str>) -> ScimResult<Value> {
+    match name {
+        None => {
+            let all: Vec<Value> = RESOURCE_TYPES.iter().map(|r| resource_type_json(r)).collect();
+            let n = all.len() as i64;
+            Ok(list_response(all, n, 1))
+        }
+        Some(n) => ResourceTypeDef::by_name(n)
+            .map(resource_type_json)
+            .ok_or_else(|| ScimError::not_found(format!("no resource type '{n}'"))),
+    }
+}
+
+pub fn schemas(urn: Option<&str>) -> ScimResult<Value> {
+    match urn {
+        None => {
+            let all: Vec<Value> = SCHEMAS.iter().map(|s| s.to_json()).collect();
+            let n = all.len() as i64;
+            Ok(list_response(all, n, 1))
+        }
+        Some(u) => SCHEMAS
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(u))
+            .map(|s| s.to_json())
+            .ok_or_else(|| ScimError::not_found(format!("no schema '{u}'"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_documents() {
+        let spc = service_provider_config();
+        assert_eq!(spc["bulk"]["maxOperations"], MAX_BULK_OPERATIONS);
+        assert_eq!(spc["filter"]["maxResults"], MAX_RESULTS);
+        let rts = resource_types(None).unwrap();
+        assert_eq!(rts["totalResults"], 2);
+        assert_eq!(resource_types(Some("group")).unwrap()["endpoint"], "/Groups");
+        assert_eq!(resource_types(Some("nope")).unwrap_err().status, 404);
+        assert_eq!(schemas(None).unwrap()["totalResults"], 3);
+        assert_eq!(
+            schemas(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")).unwrap()["name"],
+            "EnterpriseUser"
+        );
+    }
+}
