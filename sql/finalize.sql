@@ -39,3 +39,107 @@ BEGIN
     END IF;
 END
 $$;
+
+-- HTTP -------------------------------------------------------------------
+CREATE TYPE scim.http_response AS (status int, headers jsonb, body jsonb);
+
+-- A SQL error → a SCIM error response. Our own errors carry
+-- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
+CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
+RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    info   jsonb;
+    status int;
+    stype  text;
+    body   jsonb;
+    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
+BEGIN
+    BEGIN
+        info := detail::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        info := NULL;
+    END;
+    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
+        status := (info->>'status')::int;
+        stype := info->>'scimType';
+    ELSIF sqlstate = '23505' THEN
+        status := 409; stype := 'uniqueness';
+    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
+        status := 400; stype := 'invalidValue';
+    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
+        status := 409; stype := NULL;
+        message := 'the resource was modified concurrently; retry: ' || message;
+    ELSIF sqlstate = '57014' THEN
+        status := 503; stype := NULL;
+    ELSE
+        status := 500; stype := NULL;
+        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
+    END IF;
+    body := jsonb_build_object(
+        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
+        'status', status::text,
+        'detail', message);
+    IF stype IS NOT NULL THEN
+        body := body || jsonb_build_object('scimType', stype);
+    END IF;
+    IF status = 401 THEN
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
+    END IF;
+    RETURN ROW(status, hdrs, body)::scim.http_response;
+END
+$$;
+
+-- The one HTTP entry point. The EXCEPTION block makes every request a
+-- sub-transaction: a request that fails leaves no partial write.
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch(method, path, query, headers, body);
+        RETURN ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+    END;
+    RETURN scim._http_error(s, m, d);
+END
+$$;
+
+-- PostgREST exposure (see examples/postgrest/): nginx rewrites
+-- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
+-- method, path, query and bearer token in x-scim-* headers. One unnamed
+-- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
+-- are ordinary results with response.status set, never RAISEs, and the
+-- failed write is still rolled back (scim_http's sub-transaction).
+CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
+    fwd     jsonb;
+    res     scim.http_response;
+    out_hdr jsonb;
+BEGIN
+    -- Forward every request header except PostgREST's own Authorization
+    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
+    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization');
+    IF req ? 'x-scim-authorization' THEN
+        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
+    END IF;
+    res := scim.scim_http(
+        method,
+        coalesce(req->>'x-scim-path', '/'),
+        req->>'x-scim-query',
+        fwd,
+        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
+    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
+      FROM jsonb_each(res.headers);
+    PERFORM set_config('response.status', res.status::text, true);
+    PERFORM set_config('response.headers', out_hdr::text, true);
+    RETURN res.body;
+END
+$$;

@@ -1,6 +1,7 @@
-//! The SQL API (schema `scim`): resource CRUD. Each function resolves the
-//! current tenant, calls the store, projects, and raises SCIM errors as SQL
-//! errors (see `error.rs`).
+//! The SQL API (schema `scim`): resource CRUD. Each SQL function resolves
+//! the current tenant (GUC `scim.tenant`) and calls the tenant-explicit
+//! function below it, which `scim_http` shares (there the tenant comes from
+//! the bearer token instead).
 
 use crate::error::OrRaise;
 use crate::store::{self, groups, tenant, users};
@@ -11,22 +12,23 @@ use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE};
 use scim_core::ScimResult;
 use serde_json::Value;
 
+type Tenant = pgrx::Uuid;
+
 #[pg_extern]
 fn scim_create_user(resource: JsonB) -> JsonB {
-    JsonB(
-        tenant::current()
-            .and_then(|t| users::create(t, &resource.0))
-            .or_raise(),
-    )
+    JsonB(tenant::current().and_then(|t| users::create(t, &resource.0)).or_raise())
 }
 
 #[pg_extern]
 fn scim_create_group(resource: JsonB) -> JsonB {
-    JsonB(
-        tenant::current()
-            .and_then(|t| groups::create(t, &resource.0))
-            .or_raise(),
-    )
+    JsonB(tenant::current().and_then(|t| groups::create(t, &resource.0)).or_raise())
+}
+
+pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
+    match rt.kind {
+        ResourceKind::User => users::create(t, resource),
+        ResourceKind::Group => groups::create(t, resource),
+    }
 }
 
 #[pg_extern]
@@ -36,22 +38,26 @@ fn scim_get(
     attributes: default!(Option<&str>, "NULL"),
     excluded_attributes: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    JsonB(get(resource_type, id, attributes, excluded_attributes).or_raise())
+    let r = store::resource_type(resource_type).and_then(|rt| {
+        let full = get_full(tenant::current()?, rt, id, attributes, excluded_attributes)?;
+        project(rt, &full, attributes, excluded_attributes)
+    });
+    JsonB(r.or_raise())
 }
 
-pub fn get(
-    resource_type: &str,
+/// The stored representation before projection (group members are only
+/// loaded when the projection can include them).
+pub fn get_full(
+    t: Tenant,
+    rt: &ResourceTypeDef,
     id: &str,
     attributes: Option<&str>,
     excluded: Option<&str>,
 ) -> ScimResult<Value> {
-    let rt = store::resource_type(resource_type)?;
-    let t = tenant::current()?;
-    let full = match rt.kind {
-        ResourceKind::User => users::get(t, id)?,
-        ResourceKind::Group => groups::get(t, id, wants_members(attributes, excluded))?,
-    };
-    project(rt, &full, attributes, excluded)
+    match rt.kind {
+        ResourceKind::User => users::get(t, id),
+        ResourceKind::Group => groups::get(t, id, wants_members(attributes, excluded)),
+    }
 }
 
 #[pg_extern]
@@ -61,17 +67,18 @@ fn scim_replace(
     resource: JsonB,
     if_match: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    JsonB(replace(resource_type, id, &resource.0, if_match).or_raise())
+    let r = store::resource_type(resource_type)
+        .and_then(|rt| replace(tenant::current()?, rt, id, &resource.0, if_match));
+    JsonB(r.or_raise())
 }
 
 pub fn replace(
-    resource_type: &str,
+    t: Tenant,
+    rt: &ResourceTypeDef,
     id: &str,
     resource: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
-    let rt = store::resource_type(resource_type)?;
-    let t = tenant::current()?;
     match rt.kind {
         ResourceKind::User => users::replace(t, id, resource, if_match),
         ResourceKind::Group => groups::replace(t, id, resource, if_match),
@@ -80,12 +87,12 @@ pub fn replace(
 
 #[pg_extern]
 fn scim_delete(resource_type: &str, id: &str, if_match: default!(Option<&str>, "NULL")) {
-    delete(resource_type, id, if_match).or_raise()
+    store::resource_type(resource_type)
+        .and_then(|rt| delete(tenant::current()?, rt, id, if_match))
+        .or_raise()
 }
 
-pub fn delete(resource_type: &str, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    let rt = store::resource_type(resource_type)?;
-    let t = tenant::current()?;
+pub fn delete(t: Tenant, rt: &ResourceTypeDef, id: &str, if_match: Option<&str>) -> ScimResult<()> {
     match rt.kind {
         ResourceKind::User => users::delete(t, id, if_match),
         ResourceKind::Group => groups::delete(t, id, if_match),
@@ -94,23 +101,18 @@ pub fn delete(resource_type: &str, id: &str, if_match: Option<&str>) -> ScimResu
 
 /// Whether a group read must load its (possibly huge) member list.
 pub fn wants_members(attributes: Option<&str>, excluded: Option<&str>) -> bool {
-    let names_members = |list: &str| {
+    let names_members = |list: &str, whole_only: bool| {
         list.split(',').any(|p| {
             GROUP_TYPE
                 .resolve(p.trim())
-                .is_some_and(|r| r.attr.name == "members")
+                .is_some_and(|r| r.attr.name == "members" && (!whole_only || r.sub.is_none()))
         })
     };
-    if excluded.is_some_and(|e| names_members(e) && !e.contains('.')) {
+    if excluded.is_some_and(|e| names_members(e, true)) {
         return false;
     }
     match attributes.map(str::trim).filter(|a| !a.is_empty()) {
-        Some(a) => names_members(a),
+        Some(a) => names_members(a, false),
         None => true,
     }
-}
-
-#[allow(dead_code)]
-fn _kind(rt: &ResourceTypeDef) -> ResourceKind {
-    rt.kind
 }

@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod http;
 pub mod secrets;
 pub mod store;
 

@@ -1,0 +1,81 @@
+//! HTTP responses as `scim_http` returns them.
+
+use serde_json::{json, Map, Value};
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Map<String, Value>,
+    pub body: Option<Value>,
+}
+
+/// `meta.version` of a resource representation.
+pub fn version_of(resource: &Value) -> Option<String> {
+    resource
+        .pointer("/meta/version")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// `W/"7"` → 7.
+pub fn version_number(tag: &str) -> i64 {
+    tag.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .unwrap_or(-1)
+}
+
+impl Response {
+    pub fn json(status: u16, body: Value) -> Response {
+        let mut headers = Map::new();
+        headers.insert("Content-Type".into(), json!(SCIM_CONTENT_TYPE));
+        Response {
+            status,
+            headers,
+            body: Some(body),
+        }
+    }
+
+    /// A resource, with its ETag.
+    pub fn resource(status: u16, body: Value) -> Response {
+        let tag = version_of(&body);
+        let mut r = Response::json(status, body);
+        if let Some(tag) = tag {
+            r.headers.insert("ETag".into(), json!(tag));
+        }
+        r
+    }
+
+    /// 201 with Location = meta.location.
+    pub fn created(body: Value) -> Response {
+        let location = body.pointer("/meta/location").cloned();
+        let mut r = Response::resource(201, body);
+        if let Some(l) = location {
+            r.headers.insert("Location".into(), l);
+        }
+        r
+    }
+
+    pub fn no_content() -> Response {
+        Response {
+            status: 204,
+            headers: Map::new(),
+            body: None,
+        }
+    }
+
+    pub fn not_modified(tag: &str) -> Response {
+        let mut headers = Map::new();
+        headers.insert("ETag".into(), json!(tag));
+        Response {
+            status: 304,
+            headers,
+            body: None,
+        }
+    }
+
+    pub fn into_json(self) -> Value {
+        json!({"status": self.status, "headers": self.headers, "body": self.body})
+    }
+}
