@@ -232,9 +232,22 @@ fn number_lit(i: &str) -> Res<'_, serde_json::Number> {
     {
         return fail(i, "invalid number value");
     }
-    match serde_json::from_str::<serde_json::Number>(text) {
-        Ok(n) => Ok((rest, n)),
-        Err(_) => fail(i, "number value out of range"),
+    // Rust's float parsing is correctly rounded, so printed numbers
+    // re-parse to the same value.
+    let n = if text.contains(['.', 'e', 'E']) {
+        None
+    } else if let Ok(u) = text.parse::<u64>() {
+        Some(serde_json::Number::from(u))
+    } else {
+        text.parse::<i64>().ok().map(serde_json::Number::from)
+    };
+    match n.or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    }) {
+        Some(n) => Ok((rest, n)),
+        None => fail(i, "number value out of range"),
     }
 }
 
