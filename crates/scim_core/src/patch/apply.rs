@@ -136,20 +136,20 @@ impl State<'_> {
                 let core = attr.scope == AttrScope::Core;
                 match (self.rt.kind, attr.attr.name) {
                     (ResourceKind::Group, "members") if core => {
-                        self.members_op(kind, attr, filter.as_ref(), value, &path.raw)
+                        self.members_op(kind, attr, filter.as_deref(), value, &path.raw)
                     }
                     (ResourceKind::User, "password") if core => self.password_op(value),
                     _ => {
                         let container = self.container(attr);
                         match kind {
                             PatchOpKind::Remove => {
-                                remove(container, attr, filter.as_ref(), value, &path.raw)
+                                remove(container, attr, filter.as_deref(), value, &path.raw)
                             }
                             _ => set(
                                 kind,
                                 container,
                                 attr,
-                                filter.as_ref(),
+                                filter.as_deref(),
                                 value.unwrap_or(&Value::Null),
                                 &path.raw,
                             ),

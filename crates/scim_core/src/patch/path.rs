@@ -34,7 +34,7 @@ pub enum Target {
     /// after the brackets.
     Attr {
         attr: ResolvedAttr,
-        filter: Option<ValueSelector>,
+        filter: Option<Box<ValueSelector>>,
     },
 }
 
@@ -93,7 +93,7 @@ pub fn parse_path(rt: &ResourceTypeDef, raw: &str) -> ScimResult<PatchPath> {
             let filter = ValueSelector::parse(rt, &parent, inner)?;
             Target::Attr {
                 attr,
-                filter: Some(filter),
+                filter: Some(Box::new(filter)),
             }
         }
     };
