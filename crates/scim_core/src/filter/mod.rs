@@ -128,4 +128,6 @@ pub fn compile(
 }
 
 #[cfg(test)]
+mod tests_eval;
+#[cfg(test)]
 mod tests_parse;
