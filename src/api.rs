@@ -7,8 +7,10 @@ use crate::error::OrRaise;
 use crate::store::{self, groups, tenant, users};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use scim_core::http::discovery::list_response;
+use scim_core::http::query::ListParams;
 use scim_core::resource::project;
-use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE};
+use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::ScimResult;
 use serde_json::Value;
 
@@ -16,12 +18,20 @@ type Tenant = pgrx::Uuid;
 
 #[pg_extern]
 fn scim_create_user(resource: JsonB) -> JsonB {
-    JsonB(tenant::current().and_then(|t| users::create(t, &resource.0)).or_raise())
+    JsonB(
+        tenant::current()
+            .and_then(|t| users::create(t, &resource.0))
+            .or_raise(),
+    )
 }
 
 #[pg_extern]
 fn scim_create_group(resource: JsonB) -> JsonB {
-    JsonB(tenant::current().and_then(|t| groups::create(t, &resource.0)).or_raise())
+    JsonB(
+        tenant::current()
+            .and_then(|t| groups::create(t, &resource.0))
+            .or_raise(),
+    )
 }
 
 pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
@@ -115,4 +125,93 @@ pub fn wants_members(attributes: Option<&str>, excluded: Option<&str>) -> bool {
         Some(a) => names_members(a, false),
         None => true,
     }
+}
+
+/// A ListResponse for `rt` (also used by `GET /Users` and `.search`).
+pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
+    let (attrs, excl) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
+    let page = store::list::list(t, rt, p, wants_members(attrs, excl))?;
+    let resources = page
+        .resources
+        .iter()
+        .map(|r| project(rt, r, attrs, excl))
+        .collect::<ScimResult<Vec<_>>>()?;
+    let mut body = list_response(resources, page.total, page.start_index);
+    if let Some(c) = page.next_cursor {
+        body["nextCursor"] = Value::String(c);
+    }
+    Ok(body)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[pg_extern]
+fn scim_list(
+    resource_type: default!(&str, "'User'"),
+    filter: default!(Option<&str>, "NULL"),
+    start_index: default!(i32, 1),
+    count: default!(Option<i32>, "NULL"),
+    sort_by: default!(Option<&str>, "NULL"),
+    sort_order: default!(Option<&str>, "NULL"),
+    attributes: default!(Option<&str>, "NULL"),
+    excluded_attributes: default!(Option<&str>, "NULL"),
+    cursor: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let own = |s: Option<&str>| s.map(str::to_string);
+    let params = ListParams {
+        filter: own(filter),
+        start_index: Some(start_index.into()),
+        count: count.map(i64::from),
+        sort_by: own(sort_by),
+        sort_order: own(sort_order),
+        attributes: own(attributes),
+        excluded_attributes: own(excluded_attributes),
+        cursor: own(cursor),
+    };
+    let r =
+        store::resource_type(resource_type).and_then(|rt| list(tenant::current()?, rt, &params));
+    JsonB(r.or_raise())
+}
+
+/// Every resource of the current tenant matching `filter`.
+#[pg_extern]
+fn scim_filter(
+    filter: &str,
+    resource_type: default!(&str, "'User'"),
+) -> SetOfIterator<'static, JsonB> {
+    let rows = store::resource_type(resource_type)
+        .and_then(|rt| store::list::all_matching(tenant::current()?, rt, filter))
+        .or_raise();
+    SetOfIterator::new(rows.into_iter().map(JsonB))
+}
+
+/// The SQL `scim_filter` runs (parameters inlined), for EXPLAIN.
+#[pg_extern]
+fn scim_filter_sql(filter: &str, resource_type: default!(&str, "'User'")) -> String {
+    store::resource_type(resource_type)
+        .and_then(|rt| store::list::filter_sql(tenant::current()?, rt, filter))
+        .or_raise()
+}
+
+/// In-memory filter evaluation with the same semantics as the SQL path.
+/// The resource type comes from the resource's `schemas` (Group if it
+/// lists the Group schema, else User).
+#[pg_extern(immutable, parallel_safe)]
+fn scim_matches(resource: JsonB, filter: &str) -> bool {
+    let is_group = resource.0["schemas"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(GROUP_TYPE.schema.id)));
+    let rt = if is_group { &GROUP_TYPE } else { &USER_TYPE };
+    scim_core::filter::matches(rt, &resource.0, filter).or_raise()
+}
+
+#[pg_extern]
+fn scim_patch(
+    resource_type: &str,
+    id: &str,
+    patch: JsonB,
+    if_match: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let r = store::resource_type(resource_type)
+        .and_then(|rt| store::patch::patch(tenant::current()?, rt, id, &patch.0, if_match));
+    JsonB(r.or_raise())
 }

@@ -20,7 +20,11 @@ pub mod store;
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
-pgrx::extension_sql_file!("../sql/policy.sql", name = "policy", requires = ["bootstrap"]);
+pgrx::extension_sql_file!(
+    "../sql/policy.sql",
+    name = "policy",
+    requires = ["bootstrap"]
+);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

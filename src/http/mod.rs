@@ -6,19 +6,23 @@
 //! `scim.scim_http` (sql/finalize.sql) runs this in a sub-transaction, so a
 //! failed write is rolled back, and turns the error into a SCIM error body.
 
-mod response;
+pub mod response;
 
 use crate::api;
 use crate::auth;
 use crate::error::OrRaise;
+use crate::store;
 use crate::store::etag::check_if_match;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use response::Response;
 use scim_core::http::discovery;
+use scim_core::http::query::ListParams;
 use scim_core::http::route::{parse_route, Method, Route};
-use scim_core::http::MAX_PAYLOAD_BYTES;
+use scim_core::http::{DEFAULT_COUNT, MAX_PAYLOAD_BYTES, MAX_RESULTS};
 use scim_core::resource::project;
+use scim_core::schema::{ResourceKind, GROUP_TYPE, USER_TYPE};
+use scim_core::ScimType;
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -47,8 +51,9 @@ impl Request<'_> {
             .map(str::trim)
             .filter(|b| !b.is_empty())
             .ok_or_else(|| ScimError::invalid_syntax("a JSON request body is required"))?;
-        serde_json::from_str(text)
-            .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+        })
     }
 }
 
@@ -99,6 +104,52 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
             }
             Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
         }
+        (Route::Collection(rt), Method::Get) => {
+            Ok(Response::json(200, api::list(tenant, rt, &query()?)?))
+        }
+        (Route::Search(Some(rt)), Method::Post) => {
+            let params = ListParams::from_search_body(&req.json()?)?;
+            Ok(Response::json(200, api::list(tenant, rt, &params)?))
+        }
+        (Route::Search(None), Method::Post) => {
+            let params = ListParams::from_search_body(&req.json()?)?;
+            Ok(Response::json(200, search_all(tenant, &params)?))
+        }
+        (Route::Resource(rt, id), Method::Patch) => {
+            let r = store::patch::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
+            match rt.kind {
+                // A group's member list is not read back (PATCH stays O(delta));
+                // RFC 7644 §3.5.2 allows 204. `attributes` asks for a body.
+                ResourceKind::Group if query()?.attributes.is_none() => {
+                    let mut resp = Response::no_content();
+                    if let Some(tag) = response::version_of(&r) {
+                        resp.headers.insert("ETag".into(), Value::String(tag));
+                    }
+                    Ok(resp)
+                }
+                _ => {
+                    let q = query()?;
+                    let full = if rt.kind == ResourceKind::Group {
+                        api::get_full(
+                            tenant,
+                            rt,
+                            &id,
+                            q.attributes.as_deref(),
+                            q.excluded_attributes.as_deref(),
+                        )?
+                    } else {
+                        r
+                    };
+                    let body = project(
+                        rt,
+                        &full,
+                        q.attributes.as_deref(),
+                        q.excluded_attributes.as_deref(),
+                    )?;
+                    Ok(Response::resource(200, body))
+                }
+            }
+        }
         (Route::Collection(rt), Method::Post) => {
             let created = api::create(tenant, rt, &req.json()?)?;
             Ok(Response::created(created))
@@ -124,13 +175,69 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
     }
 }
 
+/// `POST /.search` at the root: Users then Groups, paged as one list.
+/// A filter that names attributes of only one type searches that type.
+fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
+    if p.cursor.is_some() || p.sort_by.is_some() {
+        return Err(ScimError::invalid_value(
+            "cursor and sortBy are not supported on the root /.search; search /Users or /Groups",
+        ));
+    }
+    let start = p.start_index.unwrap_or(1).max(1);
+    let count = p.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_RESULTS);
+    let mut resources = vec![];
+    let mut total = 0;
+    let mut first_error = None;
+    let mut searched = 0;
+    for rt in [&USER_TYPE, &GROUP_TYPE] {
+        // Totals first (count=0), then the slice of this type's page.
+        let probe = ListParams {
+            count: Some(0),
+            start_index: Some(1),
+            ..p.clone()
+        };
+        let n = match api::list(tenant, rt, &probe) {
+            Ok(v) => v["totalResults"].as_i64().unwrap_or(0),
+            Err(e) if e.scim_type == Some(ScimType::InvalidFilter) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        searched += 1;
+        // Global positions [start-1, start-1+count) intersected with this type's [total, total+n).
+        let from = (start - 1).max(total);
+        let to = (start - 1 + count).min(total + n);
+        if to > from {
+            let part = ListParams {
+                start_index: Some(from - total + 1),
+                count: Some(to - from),
+                ..p.clone()
+            };
+            let page = api::list(tenant, rt, &part)?;
+            if let Some(items) = page["Resources"].as_array() {
+                resources.extend(items.iter().cloned());
+            }
+        }
+        total += n;
+    }
+    match (searched, first_error) {
+        (0, Some(e)) => Err(e),
+        _ => Ok(discovery::list_response(resources, total, start)),
+    }
+}
+
 fn same_tag(candidate: &str, current: &str) -> bool {
     check_if_match(Some(candidate), response::version_number(current)).is_ok()
 }
 
 fn discovery_route(route: &Route, method: Method) -> ScimResult<Response> {
     if method != Method::Get {
-        return Err(ScimError::new(405, None, "discovery endpoints are read-only"));
+        return Err(ScimError::new(
+            405,
+            None,
+            "discovery endpoints are read-only",
+        ));
     }
     let body = match route {
         Route::ServiceProviderConfig => discovery::service_provider_config(),

@@ -64,7 +64,8 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
 }
 
 /// Remove the given members; ids that are not members are ignored.
-pub fn remove(tenant: pgrx::Uuid, group: pgrx::Uuid, ids: &[String]) -> ScimResult<()> {
+/// Returns the number of memberships removed.
+pub fn remove(tenant: pgrx::Uuid, group: pgrx::Uuid, ids: &[String]) -> ScimResult<i64> {
     // Non-uuid ids cannot be members: removing them is a no-op.
     let ids: Vec<pgrx::Uuid> = ids
         .iter()
@@ -72,12 +73,30 @@ pub fn remove(tenant: pgrx::Uuid, group: pgrx::Uuid, ids: &[String]) -> ScimResu
         .map(|u| pgrx::Uuid::from_bytes(*u.as_bytes()))
         .collect();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    execute(
-        "DELETE FROM scim.members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3::uuid[])",
+    count_rows(
+        "WITH d AS (DELETE FROM scim.members
+                     WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3::uuid[])
+                    RETURNING 1)
+         SELECT count(*) FROM d",
         &[tenant.into(), group.into(), ids.into()],
     )
+}
+
+/// Remove every member (`remove members` without a filter).
+pub fn clear(tenant: pgrx::Uuid, group: pgrx::Uuid) -> ScimResult<i64> {
+    count_rows(
+        "WITH d AS (DELETE FROM scim.members WHERE tenant_id = $1 AND group_id = $2 RETURNING 1)
+         SELECT count(*) FROM d",
+        &[tenant.into(), group.into()],
+    )
+}
+
+fn count_rows(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> ScimResult<i64> {
+    Ok(Spi::get_one_with_args::<i64>(sql, args)
+        .map_err(spi_err)?
+        .unwrap_or(0))
 }
 
 /// Remove every member not in `keep` (PUT with a full member list).

@@ -4,7 +4,9 @@
 
 pub mod etag;
 pub mod groups;
+pub mod list;
 pub mod members;
+pub mod patch;
 pub mod tenant;
 pub mod users;
 

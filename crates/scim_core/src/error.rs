@@ -17,6 +17,8 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865 cursor pagination.
+    InvalidCursor,
 }
 
 impl ScimType {
@@ -32,6 +34,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 
@@ -47,6 +50,7 @@ impl ScimType {
             "invalidValue" => ScimType::InvalidValue,
             "invalidVers" => ScimType::InvalidVers,
             "sensitive" => ScimType::Sensitive,
+            "invalidCursor" => ScimType::InvalidCursor,
             _ => return None,
         })
     }

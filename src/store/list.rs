@@ -1,0 +1,283 @@
+//! Listing and searching: a compiled filter (bound parameters only), a
+//! stable order (sortBy, ties broken by id), index or cursor paging, and
+//! totalResults computed over the whole match set before paging.
+
+use super::uuid_text;
+use crate::error::spi_err;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use scim_core::filter::{self, CompiledFilter};
+use scim_core::http::query::ListParams;
+use scim_core::http::{DEFAULT_COUNT, MAX_RESULTS};
+use scim_core::schema::{ResourceKind, ResourceTypeDef};
+use scim_core::{ScimError, ScimResult, ScimType};
+use serde_json::{json, Value};
+
+/// One page of full representations, before projection.
+pub struct Page {
+    pub resources: Vec<Value>,
+    pub total: i64,
+    pub start_index: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// Where a page starts: 1-based index, or an RFC 9865 cursor.
+enum Position {
+    Index(i64),
+    /// Keyset: rows after this id (default order).
+    AfterId(String),
+    /// Offset carried in a cursor (explicit sortBy).
+    CursorOffset(i64),
+}
+
+fn table(rt: &ResourceTypeDef) -> &'static str {
+    match rt.kind {
+        ResourceKind::User => "scim.users",
+        ResourceKind::Group => "scim.groups",
+    }
+}
+
+/// The JSON expression for a row `r`.
+fn row_json(rt: &ResourceTypeDef, with_members: bool) -> &'static str {
+    match (rt.kind, with_members) {
+        (ResourceKind::User, _) => "scim._user_json(r)",
+        (ResourceKind::Group, true) => "scim._group_json(r, true)",
+        (ResourceKind::Group, false) => "scim._group_json(r, false)",
+    }
+}
+
+/// `r.tenant_id = $1 [AND (<filter>)]` and its parameters (after $1).
+pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<CompiledFilter> {
+    match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok(CompiledFilter {
+            sql: "r.tenant_id = $1".into(),
+            params: vec![],
+        }),
+        Some(f) => {
+            let c = filter::compile(rt, f, 2)?;
+            Ok(CompiledFilter {
+                sql: format!("r.tenant_id = $1 AND ({})", c.sql),
+                params: c.params,
+            })
+        }
+    }
+}
+
+fn args(tenant: pgrx::Uuid, params: &[String]) -> Vec<DatumWithOid<'static>> {
+    let mut a: Vec<DatumWithOid> = vec![tenant.into()];
+    a.extend(params.iter().map(|p| p.clone().into()));
+    a
+}
+
+fn decode_cursor(c: &str) -> ScimResult<Option<Position>> {
+    if c.is_empty() {
+        return Ok(None); // `cursor` with no value: first page, cursor paging.
+    }
+    let bad = || {
+        ScimError::bad_request(
+            ScimType::InvalidCursor,
+            format!("cursor '{c}' is not one this server issued"),
+        )
+    };
+    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    if let Some(id) = v.get("after").and_then(Value::as_str) {
+        if filter::is_canonical_uuid(id) {
+            return Ok(Some(Position::AfterId(id.to_string())));
+        }
+    }
+    if let Some(o) = v.get("offset").and_then(Value::as_i64).filter(|o| *o >= 0) {
+        return Ok(Some(Position::CursorOffset(o)));
+    }
+    Err(bad())
+}
+
+fn encode_cursor(v: Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+/// Run a list/search.
+pub fn list(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    p: &ListParams,
+    with_members: bool,
+) -> ScimResult<Page> {
+    let w = where_clause(rt, p.filter.as_deref())?;
+    // RFC 7644 §3.4.2.4: count < 0 means 0; startIndex < 1 means 1.
+    let count = p.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_RESULTS);
+    let descending = match p
+        .sort_order
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") | Some("ascending") => false,
+        Some("descending") => true,
+        Some(o) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder must be 'ascending' or 'descending', not '{o}'"
+            )))
+        }
+    };
+    let sort_key = match p
+        .sort_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(filter::compile_sort_key(rt, s)?),
+        None => None,
+    };
+    let position = match p.cursor.as_deref() {
+        Some(c) => decode_cursor(c.trim())?.unwrap_or(Position::Index(1)),
+        None => Position::Index(p.start_index.unwrap_or(1).max(1)),
+    };
+    let cursor_mode = p.cursor.is_some();
+
+    let dir = if descending { "DESC" } else { "ASC" };
+    let order = match &sort_key {
+        Some(k) => format!("{k} {dir} NULLS LAST, r.id {dir}"),
+        None => format!("r.id {dir}"),
+    };
+    let mut sql_where = w.sql.clone();
+    let mut params = w.params.clone();
+    let offset = match &position {
+        Position::Index(i) => i - 1,
+        Position::CursorOffset(o) => *o,
+        Position::AfterId(id) => {
+            if sort_key.is_some() {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidCursor,
+                    "this cursor belongs to a listing without sortBy",
+                ));
+            }
+            params.push(id.clone());
+            let cmp = if descending { "<" } else { ">" };
+            sql_where = format!("{sql_where} AND r.id {cmp} ${}::uuid", params.len() + 1);
+            0
+        }
+    };
+
+    let from = table(rt);
+    let page_sql = format!(
+        "SELECT {json}, r.id FROM {from} r WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        json = row_json(rt, with_members),
+        limit = count,
+    );
+    let mut resources = Vec::new();
+    let mut last_id = None;
+    if count > 0 {
+        let a = args(tenant, &params);
+        Spi::connect(|c| -> Result<(), pgrx::spi::Error> {
+            for row in c.select(&page_sql, None, &a)? {
+                if let Some(j) = row.get::<JsonB>(1)? {
+                    resources.push(j.0);
+                }
+                last_id = row.get::<pgrx::Uuid>(2)?;
+            }
+            Ok(())
+        })
+        .map_err(spi_err)?;
+    }
+
+    // totalResults over the whole match set. A first page that is not full
+    // already holds every match: skip the second query (the IdP lookup case).
+    let first_page = matches!(position, Position::Index(1))
+        || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
+    let total = if first_page && count > 0 && (resources.len() as i64) < count {
+        resources.len() as i64
+    } else {
+        let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
+        Spi::get_one_with_args::<i64>(&count_sql, &args(tenant, &w.params))
+            .map_err(spi_err)?
+            .unwrap_or(0)
+    };
+
+    let full_page = count > 0 && resources.len() as i64 == count;
+    let next_cursor = if cursor_mode && full_page {
+        Some(match (&sort_key, last_id) {
+            (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id)})),
+            _ => encode_cursor(json!({"offset": offset + count})),
+        })
+    } else {
+        None
+    };
+    let start_index = match position {
+        Position::Index(i) => i,
+        _ => 1,
+    };
+    Ok(Page {
+        resources,
+        total,
+        start_index,
+        next_cursor,
+    })
+}
+
+/// Every match, ordered by id (`scim_filter`).
+pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<Vec<Value>> {
+    let w = where_clause(rt, Some(f))?;
+    let sql = format!(
+        "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
+        row_json(rt, true),
+        table(rt),
+        w.sql
+    );
+    let a = args(tenant, &w.params);
+    Spi::connect(|c| -> Result<Vec<Value>, pgrx::spi::Error> {
+        let mut out = vec![];
+        for row in c.select(&sql, None, &a)? {
+            if let Some(j) = row.get::<JsonB>(1)? {
+                out.push(j.0);
+            }
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)
+}
+
+/// The statement `scim_filter` runs, with parameters inlined as quoted
+/// literals so it can be pasted into EXPLAIN.
+pub fn filter_sql(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<String> {
+    let w = where_clause(rt, Some(f))?;
+    let sql = format!(
+        "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
+        row_json(rt, true),
+        table(rt),
+        w.sql
+    );
+    let mut values = vec![uuid_text(&tenant)];
+    values.extend(w.params.iter().cloned());
+    Ok(inline_params(&sql, &values))
+}
+
+/// Replace `$n` placeholders in one pass over our own SQL text (so a value
+/// that itself contains `$1` is never substituted again).
+fn inline_params(sql: &str, values: &[String]) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let value = after[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| values.get(n.wrapping_sub(1)));
+        match value {
+            Some(v) => out.push_str(&quote_literal(v)),
+            None => out.push_str(&rest[pos..pos + 1 + digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn quote_literal(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
