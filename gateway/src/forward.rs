@@ -44,7 +44,7 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
             )
             .await
     };
-    let row = match state.watchdog {
+    let result = match state.watchdog {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(r) => r,
@@ -62,9 +62,18 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
                 )));
             }
         },
-    }
-    .map_err(pg_error)?
-    .ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?;
+    };
+    let row = match result {
+        Ok(row) => row.ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?,
+        Err(e) => {
+            if e.as_db_error().is_some() {
+                // Re-prepare next time, e.g. after "cached plan must not
+                // change result type" following an extension upgrade.
+                client.statement_cache.remove(SCIM_HTTP_SQL, &[]);
+            }
+            return Err(pg_error(e));
+        }
+    };
 
     let status: i32 = row.try_get(0).map_err(pg_error)?;
     let headers: Option<Value> = row.try_get(1).map_err(pg_error)?;
