@@ -5,7 +5,7 @@
 //! is made on a private copy, and the result is re-validated as a whole
 //! with [`resource::normalize`]. Any error aborts the whole request.
 
-use super::members::MemberDelta;
+use super::members::{DeltaBuilder, MemberDelta};
 use super::path::{parse_path, PatchPath, Target};
 use super::request::{in_op, PatchOp, PatchOpKind};
 use super::selector::ValueSelector;
@@ -53,7 +53,7 @@ pub fn apply(
     let mut st = State {
         rt,
         doc,
-        members: MemberDelta::default(),
+        members: DeltaBuilder::default(),
         password: None,
         stored_members: None,
         load_members,
@@ -67,6 +67,7 @@ pub fn apply(
         password,
         ..
     } = st;
+    let members = members.finish();
     doc.remove("schemas");
     let resource = resource::normalize(rt, &Value::Object(doc))?.resource;
     let before = resource::normalize(rt, current)
@@ -84,7 +85,7 @@ pub fn apply(
 struct State<'a> {
     rt: &'a ResourceTypeDef,
     doc: Map<String, Value>,
-    members: MemberDelta,
+    members: DeltaBuilder,
     password: Option<String>,
     stored_members: Option<Vec<Value>>,
     load_members: &'a mut dyn FnMut() -> ScimResult<Vec<Value>>,

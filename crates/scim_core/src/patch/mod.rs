@@ -70,7 +70,7 @@ mod selector;
 mod tests;
 
 pub use apply::{apply, PatchOutcome};
-pub use members::MemberDelta;
+pub use members::{DeltaBuilder, MemberDelta};
 pub use path::{parse_path, PatchPath, Target};
 pub use request::{parse_request, PatchOp, PatchOpKind, PATCH_OP_SCHEMA};
 pub use selector::ValueSelector;

@@ -284,6 +284,34 @@ fn extension_urn_path_with_an_object_value() {
 }
 
 #[test]
+fn extension_object_as_a_no_path_key_merges_and_null_removes_it() {
+    let mut u = user();
+    u[ENT] = json!({"department": "Sales", "costCenter": "C1"});
+    u["schemas"] = json!([USER_SCHEMA, ENT]);
+    let out = ok(
+        &USER_TYPE,
+        &u,
+        json!([{"op": "replace", "value": {ENT: {"department": "R&D", "manager": {"value": "m1"}}}}]),
+    );
+    assert_eq!(
+        out.resource[ENT],
+        json!({"department": "R&D", "costCenter": "C1", "manager": {"value": "m1"}})
+    );
+    let out = ok(
+        &USER_TYPE,
+        &u,
+        json!([{"op": "replace", "path": ENT, "value": null}]),
+    );
+    assert!(out.resource.get(ENT).is_none());
+    let out = ok(
+        &USER_TYPE,
+        &u,
+        json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", "value": "m2"}]),
+    );
+    assert_eq!(out.resource[ENT]["manager"], json!({"value": "m2"}));
+}
+
+#[test]
 fn entra_roles_add_with_string_primary() {
     let out = ok(
         &USER_TYPE,
