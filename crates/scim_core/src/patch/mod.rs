@@ -14,7 +14,8 @@
 //! * [`apply`](mod@apply) applies the operations in order to a copy of the
 //!   stored resource and re-validates it with [`crate::resource::normalize`]
 //!   (so `remove userName` is a 400). All or nothing.
-//! * [`members`] folds group member operations into a [`MemberDelta`]:
+//! * [`members`] folds group member operations into a [`MemberDelta`]
+//!   (hash-indexed, linear in the number of members mentioned):
 //!   the member list (possibly 100,000 rows) is never read, except to
 //!   evaluate a member filter other than `value eq "…"` (or an `or` of
 //!   those), through the `load_members` callback.
@@ -58,7 +59,13 @@
 //!   accepted); `replace` clears then adds; `remove` without value clears;
 //!   `remove` with a `value` list (Entra's legacy form) or with
 //!   `members[value eq "…"]` removes those ids. Filters on members are only
-//!   valid for `remove`. Ops are netted in order (see [`MemberDelta`]).
+//!   valid for `remove`. Ops are netted in order by [`DeltaBuilder`]
+//!   (remove X then add X → add X; add X then remove X → remove X; a clear
+//!   discards what came before) into a [`MemberDelta`]. Member ids are not
+//!   validated here: ids that name no user/group are the store's concern.
+//! * [`PatchOutcome::changed`] is false when the resource is unchanged, no
+//!   member delta remains and no password was given (so the store can skip
+//!   the write and keep `meta.version`).
 
 pub mod apply;
 pub mod members;
