@@ -131,3 +131,7 @@ pub fn compile(
 mod tests_eval;
 #[cfg(test)]
 mod tests_parse;
+#[cfg(test)]
+mod tests_pg;
+#[cfg(test)]
+mod tests_sql;
