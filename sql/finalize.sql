@@ -143,3 +143,21 @@ BEGIN
     RETURN res.body;
 END
 $$;
+
+-- One request for an already-authenticated tenant, in a sub-transaction
+-- (each Bulk operation).
+CREATE FUNCTION scim._http_as(tenant uuid, method text, path text, query text, headers jsonb, body text)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch_as(tenant, method, path, query, headers, body);
+        RETURN ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+    END;
+    RETURN scim._http_error(s, m, d);
+END
+$$;

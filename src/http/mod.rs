@@ -6,6 +6,7 @@
 //! `scim.scim_http` (sql/finalize.sql) runs this in a sub-transaction, so a
 //! failed write is rolled back, and turns the error into a SCIM error body.
 
+mod bulk;
 pub mod response;
 
 use crate::api;
@@ -76,6 +77,27 @@ fn http_dispatch(
     JsonB(dispatch(&req).or_raise().into_json())
 }
 
+/// The dispatcher for an already-authenticated tenant (Bulk operations).
+#[pg_extern(name = "_http_dispatch_as")]
+fn http_dispatch_as(
+    tenant: pgrx::Uuid,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: Option<JsonB>,
+    body: Option<&str>,
+) -> JsonB {
+    let headers = headers.map(|h| h.0).unwrap_or(Value::Null);
+    let req = Request {
+        method,
+        path,
+        query: query.unwrap_or(""),
+        headers: &headers,
+        body,
+    };
+    JsonB(dispatch_as(tenant, &req).or_raise().into_json())
+}
+
 pub fn dispatch(req: &Request) -> ScimResult<Response> {
     if req.body.is_some_and(|b| b.len() > MAX_PAYLOAD_BYTES) {
         return Err(ScimError::new(
@@ -90,6 +112,15 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
         return discovery_route(&route, method);
     }
     let tenant = auth::authenticate(req.header("authorization"))?;
+    dispatch_as(tenant, req)
+}
+
+pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
+    let method = Method::parse(req.method)?;
+    let route = parse_route(req.path)?;
+    if route.is_discovery() {
+        return discovery_route(&route, method);
+    }
     let query = || scim_core::http::query::ListParams::from_query(req.query);
     match (route, method) {
         (Route::Resource(rt, id), Method::Get) => {
@@ -162,6 +193,7 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
             api::delete(tenant, rt, &id, req.header("if-match"))?;
             Ok(Response::no_content())
         }
+        (Route::Bulk, Method::Post) => Ok(Response::json(200, bulk::run(tenant, &req.json()?)?)),
         (Route::Me, _) => Err(ScimError::new(
             501,
             None,

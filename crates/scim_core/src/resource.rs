@@ -161,6 +161,12 @@ pub fn normalize_single(attr: &AttrDef, value: &Value, path: &str) -> ScimResult
         return Ok(None);
     }
     if attr.ty == AttrType::Complex {
+        // Entra sends the enterprise `manager` as a bare id string.
+        if let (Value::String(s), false, Some(_)) = (value, attr.multi_valued, attr.sub("value")) {
+            let mut m = Map::new();
+            m.insert("value".into(), Value::String(s.clone()));
+            return Ok(Some(Value::Object(m)));
+        }
         let obj = value
             .as_object()
             .ok_or_else(|| ScimError::invalid_value(format!("'{}' must be an object", path)))?;
@@ -305,9 +311,10 @@ pub fn parse_members(value: &Value) -> ScimResult<Vec<MemberRef>> {
         _ => return Err(ScimError::invalid_value("'members' must be an array")),
     };
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let m = parse_member(item, &format!("members[{}]", i))?;
-        if !out.iter().any(|o| o.value == m.value) {
+        if seen.insert(m.value.clone()) {
             out.push(m);
         }
     }
@@ -602,7 +609,7 @@ mod tests {
                 "roles": [],
                 "groups": [{"value": "x"}],
                 "emails": [{"Value": "a@x.com", "type": "work", "primary": "true"}],
-                ENTERPRISE_USER_SCHEMA: {"employeeNumber": "42", "manager": {"value": "m1", "displayName": "ro"}},
+                ENTERPRISE_USER_SCHEMA: {"employeeNumber": "42", "manager": "m1"},
                 "password": "s3cret"
             }),
         )

@@ -44,7 +44,10 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
 pub fn resource_types(name: Option<&str>) -> ScimResult<Value> {
     match name {
         None => {
-            let all: Vec<Value> = RESOURCE_TYPES.iter().map(|r| resource_type_json(r)).collect();
+            let all: Vec<Value> = RESOURCE_TYPES
+                .iter()
+                .map(|r| resource_type_json(r))
+                .collect();
             let n = all.len() as i64;
             Ok(list_response(all, n, 1))
         }
@@ -80,11 +83,17 @@ mod tests {
         assert_eq!(spc["filter"]["maxResults"], MAX_RESULTS);
         let rts = resource_types(None).unwrap();
         assert_eq!(rts["totalResults"], 2);
-        assert_eq!(resource_types(Some("group")).unwrap()["endpoint"], "/Groups");
+        assert_eq!(
+            resource_types(Some("group")).unwrap()["endpoint"],
+            "/Groups"
+        );
         assert_eq!(resource_types(Some("nope")).unwrap_err().status, 404);
         assert_eq!(schemas(None).unwrap()["totalResults"], 3);
         assert_eq!(
-            schemas(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")).unwrap()["name"],
+            schemas(Some(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ))
+            .unwrap()["name"],
             "EnterpriseUser"
         );
     }

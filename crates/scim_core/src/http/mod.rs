@@ -2,6 +2,7 @@
 //! path, reading query parameters and search bodies, and the discovery
 //! documents. The extension's dispatcher wires these to the store.
 
+pub mod bulk;
 pub mod discovery;
 pub mod query;
 pub mod route;

@@ -46,7 +46,9 @@ pub fn decode_component(s: &str, plus_is_space: bool) -> String {
 
 fn int_param(name: &str, v: &str) -> ScimResult<i64> {
     v.trim().parse::<i64>().map_err(|_| {
-        ScimError::invalid_value(format!("query parameter {name} must be an integer, got '{v}'"))
+        ScimError::invalid_value(format!(
+            "query parameter {name} must be an integer, got '{v}'"
+        ))
     })
 }
 
@@ -98,14 +100,18 @@ impl ListParams {
                     })
                     .collect::<ScimResult<Vec<_>>>()
                     .map(|v| v.join(",")),
-                _ => Err(ScimError::invalid_value(format!("'{k}' must be an array of strings"))),
+                _ => Err(ScimError::invalid_value(format!(
+                    "'{k}' must be an array of strings"
+                ))),
             }
         };
         let int = |k: &str, v: &Value| -> ScimResult<i64> {
             match v {
                 Value::Number(n) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
                 Value::String(s) => int_param(k, s),
-                _ => Err(ScimError::invalid_value(format!("'{k}' must be an integer"))),
+                _ => Err(ScimError::invalid_value(format!(
+                    "'{k}' must be an integer"
+                ))),
             }
         };
         for (k, v) in obj {

@@ -20,7 +20,13 @@ impl Method {
             "PUT" => Method::Put,
             "PATCH" => Method::Patch,
             "DELETE" => Method::Delete,
-            _ => return Err(ScimError::new(405, None, format!("method {m} is not supported"))),
+            _ => {
+                return Err(ScimError::new(
+                    405,
+                    None,
+                    format!("method {m} is not supported"),
+                ))
+            }
         })
     }
 }
@@ -99,21 +105,36 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(parse_route("/Users").unwrap(), Route::Collection(&USER_TYPE));
-        assert_eq!(parse_route("users/").unwrap(), Route::Collection(&USER_TYPE));
+        assert_eq!(
+            parse_route("/Users").unwrap(),
+            Route::Collection(&USER_TYPE)
+        );
+        assert_eq!(
+            parse_route("users/").unwrap(),
+            Route::Collection(&USER_TYPE)
+        );
         assert_eq!(
             parse_route("/Groups/a%20b").unwrap(),
             Route::Resource(&GROUP_TYPE, "a b".into())
         );
-        assert_eq!(parse_route("/Users/.search").unwrap(), Route::Search(Some(&USER_TYPE)));
+        assert_eq!(
+            parse_route("/Users/.search").unwrap(),
+            Route::Search(Some(&USER_TYPE))
+        );
         assert_eq!(parse_route("/.search").unwrap(), Route::Search(None));
         assert_eq!(parse_route("/Bulk").unwrap(), Route::Bulk);
-        assert_eq!(parse_route("/serviceproviderconfig").unwrap(), Route::ServiceProviderConfig);
+        assert_eq!(
+            parse_route("/serviceproviderconfig").unwrap(),
+            Route::ServiceProviderConfig
+        );
         assert_eq!(
             parse_route("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").unwrap(),
             Route::Schemas(Some("urn:ietf:params:scim:schemas:core:2.0:User".into()))
         );
-        assert_eq!(parse_route("/ResourceTypes").unwrap(), Route::ResourceTypes(None));
+        assert_eq!(
+            parse_route("/ResourceTypes").unwrap(),
+            Route::ResourceTypes(None)
+        );
         assert_eq!(parse_route("/Me").unwrap(), Route::Me);
         for bad in ["/", "", "/Widgets", "/Users/a/b", "/Bulk/x"] {
             assert_eq!(parse_route(bad).unwrap_err().status, 404, "{bad}");
