@@ -55,6 +55,12 @@
 //!   `eq`/`ne` with a literal that is not a canonical lowercase uuid
 //!   matches nothing / every present value, without any cast.
 //!
+//! Recursion in [`bind`], [`eval`] and the compiler follows the tree,
+//! whose depth [`parse`] bounds; `and`/`or` chains are flat lists.
+//!
+//! Agreement of [`eval`] and the SQL is checked by `tests_pg.rs`, which
+//! writes a psql script comparing both over a fixture (see its docs).
+//!
 //! Assumptions shared with storage: the JSON has canonical attribute
 //! names ([`eval`] also accepts other casings); promoted columns equal
 //! the JSON they shadow; `email_values` holds `lower()` of every string

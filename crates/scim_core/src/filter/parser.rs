@@ -169,10 +169,12 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
     let (rest, name) = attr_name(i)?;
     let (rest, sub) = opt(preceded(char('.'), attr_name))(rest)?;
     if rest.starts_with('.') {
-        return fail(
-            rest,
-            "invalid attribute path: at most one '.' sub-attribute",
-        );
+        let msg = if sub.is_some() {
+            "invalid attribute path: at most one '.' sub-attribute"
+        } else {
+            "invalid attribute path: expected a sub-attribute name after '.'"
+        };
+        return fail(rest, msg);
     }
     Ok((
         rest,

@@ -439,6 +439,10 @@ fn error_details_point_at_the_problem() {
     assert!(d.contains("']'"), "{d}");
     let d = assert_invalid("not title pr");
     assert!(d.contains("'(' after 'not'"), "{d}");
+    let d = assert_invalid("name. familyName pr");
+    assert!(d.contains("sub-attribute name after '.'"), "{d}");
+    let d = assert_invalid("name.familyName.x pr");
+    assert!(d.contains("at most one"), "{d}");
     let d = assert_invalid("emails[x[y pr] pr]");
     assert!(d.contains("not allowed inside"), "{d}");
 }
