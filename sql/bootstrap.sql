@@ -256,3 +256,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                  FROM scim._group_members(g.tenant_id, g.id) AS mem WHERE mem IS NOT NULL), '{}')
                 ELSE '{}' END
 $$;
+
+-- Token lookup must work before the tenant is known (the token decides
+-- it), so it bypasses RLS: SECURITY DEFINER, owned by the extension owner,
+-- and returns only the hash to compare.
+CREATE FUNCTION scim._token_secret(token_id uuid)
+RETURNS TABLE (tenant_id uuid, secret_hash bytea)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.tenant_id, t.secret_hash FROM scim.tokens t WHERE t.id = token_id AND t.revoked IS NULL
+$$;

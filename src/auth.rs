@@ -67,7 +67,7 @@ pub fn authenticate(authorization: Option<&str>) -> ScimResult<pgrx::Uuid> {
         .ok_or_else(invalid)?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
     let row = Spi::get_two_with_args::<pgrx::Uuid, Vec<u8>>(
-        "SELECT tenant_id, secret_hash FROM scim.tokens WHERE id = $1 AND revoked IS NULL",
+        "SELECT tenant_id, secret_hash FROM scim._token_secret($1)",
         &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
     );
     let (tenant, stored) = match row {

@@ -115,7 +115,31 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
     dispatch_as(tenant, req)
 }
 
+/// Make `tenant` the current tenant (GUC `scim.tenant`, transaction-local)
+/// while `f` runs, so Row Level Security agrees with the token when the
+/// caller is not a superuser (PostgREST's role); restored afterwards.
+fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimResult<T> {
+    let set = |v: &str| {
+        Spi::run_with_args(
+            "SELECT set_config('scim.tenant', $1, true)",
+            &[v.into()],
+        )
+        .map_err(crate::error::spi_err)
+    };
+    let previous = Spi::get_one::<String>("SELECT current_setting('scim.tenant', true)")
+        .map_err(crate::error::spi_err)?
+        .unwrap_or_default();
+    set(&store::uuid_text(&tenant))?;
+    let out = f();
+    set(&previous)?;
+    out
+}
+
 pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
+    as_tenant(tenant, || route_request(tenant, req))
+}
+
+fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     let method = Method::parse(req.method)?;
     let route = parse_route(req.path)?;
     if route.is_discovery() {

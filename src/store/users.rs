@@ -33,7 +33,7 @@ fn promote(resource: &Value) -> Promoted {
             .map(|a| {
                 a.iter()
                     .filter_map(|e| e.get("value").and_then(Value::as_str))
-                    .map(str::to_lowercase)
+                    .map(scim_core::filter::fold_case)
                     .collect()
             })
             .unwrap_or_default(),
