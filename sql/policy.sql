@@ -1,0 +1,353 @@
+-- Policy engine: admin API and change notifications (see src/policy/).
+--
+-- Policies are named documents per tenant (scim.policies), bound to groups
+-- (scim.policy_bindings); a tenant may name a default policy
+-- (scim.tenants.default_policy). The read side (effective_policy,
+-- effective_policy_explain, policy_allows) and document validation are Rust
+-- (src/policy/). Bodies here are plpgsql so that references to Rust
+-- functions are resolved at run time, not when the extension script runs.
+
+-- Documents are validated and normalised on every write, whatever the path
+-- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
+-- `updated` strictly increases whenever the document changes: backends
+-- cache parsed documents keyed by (tenant, name, updated).
+CREATE FUNCTION scim._policy_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.document := scim._policy_normalize(NEW.document);
+    IF TG_OP = 'UPDATE' AND NEW.document IS DISTINCT FROM OLD.document THEN
+        NEW.updated := greatest(clock_timestamp(), OLD.updated + interval '1 microsecond', NEW.updated);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER policies_normalize BEFORE INSERT OR UPDATE ON scim.policies
+    FOR EACH ROW EXECUTE FUNCTION scim._policy_before_write();
+
+-- Admin API ---------------------------------------------------------------
+-- scim_policy_put(name, document) is Rust (validation with a precise detail).
+
+-- A group of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_group(tenant uuid, group_ref text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE g uuid;
+BEGIN
+    IF group_ref ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
+        SELECT id INTO g FROM scim.groups
+         WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
+    END IF;
+    IF g IS NULL THEN
+        RAISE EXCEPTION 'Group ''%'' not found', group_ref
+            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+    END IF;
+    RETURN g;
+END
+$$;
+
+-- A policy of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_lock(tenant uuid, policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'policy "%" not found', policy
+            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+    END IF;
+END
+$$;
+
+-- Bind a policy to a group. Idempotent: true if the binding was created,
+-- false if it already existed.
+CREATE FUNCTION scim.scim_policy_bind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_bind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_bind.policy);
+    INSERT INTO scim.policy_bindings (tenant_id, group_id, policy)
+    VALUES (t, g, scim_policy_bind.policy)
+    ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+-- Unbind: true if a binding was removed, false if there was none. An
+-- unknown group or policy is a 404 (a typo should not look like success).
+CREATE FUNCTION scim.scim_policy_unbind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_unbind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_unbind.policy);
+    DELETE FROM scim.policy_bindings b
+     WHERE b.tenant_id = t AND b.group_id = g AND b.policy = scim_policy_unbind.policy;
+    RETURN FOUND;
+END
+$$;
+
+-- The policy of users who reach no bound policy. NULL clears it.
+CREATE FUNCTION scim.scim_policy_set_default(policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    IF policy IS NOT NULL THEN
+        PERFORM scim._policy_lock(t, policy);
+    END IF;
+    UPDATE scim.tenants SET default_policy = policy
+     WHERE id = t AND default_policy IS DISTINCT FROM policy;
+END
+$$;
+
+-- Delete a policy: its bindings go with it (FK cascade), and it stops
+-- being the default. 404 if unknown.
+CREATE FUNCTION scim.scim_policy_delete(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.tenants SET default_policy = NULL
+     WHERE id = t AND default_policy = scim_policy_delete.name;
+    DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'policy "%" not found', scim_policy_delete.name
+            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+    END IF;
+END
+$$;
+
+-- Change notifications ---------------------------------------------------
+--
+-- NOTIFY scim_policy_changed, payload {"tenant":"<uuid>","users":[ids…]}
+-- (sorted) or {"tenant":"<uuid>","all":true} when more than
+-- scim.policy_notify_max_users users (default 100; 100 ids ≈ 4 kB, well
+-- under the 8000-byte payload limit) are affected. Delivered on commit;
+-- identical payloads in one transaction are folded by Postgres.
+--
+-- Statement-level AFTER triggers with transition tables: a statement
+-- changing 1,000 memberships sends one notification per tenant.
+--
+--   * members insert/delete: users below the member (transitively), only if
+--     the group or one of its ancestors has a binding: an edge under groups
+--     that reach no binding changes nobody's policy (the default policy
+--     still applies). Traversals run over current ∪ changed edges, a
+--     superset of both the old and the new graph, so multi-edge statements
+--     (cascades) are never missed. Users that no longer exist are left to
+--     the users trigger (a deleted user's memberships are dropped by
+--     scim._drop_memberships).
+--   * bindings insert/delete: users below the group.
+--   * policies: a changed document → users below groups bound to it; the
+--     tenant's default policy changed, created or deleted → all.
+--   * tenants.default_policy changed → all (finding users who reach no
+--     binding would mean scanning the tenant).
+--   * users: deleted → them; `active` changed → them; inserted while the
+--     tenant has a default policy → them (they now get it).
+--   * group delete: covered by the cascades (members, bindings). Whichever
+--     of the two cascades runs first still sees the other's rows.
+--
+-- userName/externalId changes are not notified: listeners key by user id.
+
+CREATE FUNCTION scim._policy_notify(tenant uuid, users uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    max_users int := coalesce(nullif(current_setting('scim.policy_notify_max_users', true), '')::int, 100);
+BEGIN
+    IF tenant IS NULL OR users IS NULL OR cardinality(users) = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(users) > max_users THEN
+        PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","all":true}', tenant));
+    ELSE
+        PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","users":%s}', tenant,
+            (SELECT to_json(array_agg(DISTINCT u ORDER BY u)) FROM unnest(users) AS u)));
+    END IF;
+END
+$$;
+
+CREATE FUNCTION scim._policy_notify_all(tenant uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","all":true}', tenant));
+END
+$$;
+
+-- Users strictly below the given groups (transitively, current edges).
+CREATE FUNCTION scim._policy_users_below(tenant uuid, groups uuid[]) RETURNS uuid[]
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE down(id, kind) AS (
+        SELECT g, 'Group'::text FROM unnest(groups) AS g
+      UNION
+        SELECT m.member_id, m.member_type
+          FROM down d
+          JOIN scim.members m ON m.tenant_id = tenant AND m.group_id = d.id
+         WHERE d.kind = 'Group')
+    SELECT array_agg(id) FROM down WHERE kind = 'User'
+$$;
+
+-- members: INSERT (changed = new rows) and DELETE (changed = old rows).
+CREATE FUNCTION scim._policy_members_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        WITH RECURSIVE
+        edges AS NOT MATERIALIZED (
+            SELECT m.tenant_id, m.group_id, m.member_id, m.member_type FROM scim.members m
+            UNION ALL
+            SELECT c.tenant_id, c.group_id, c.member_id, c.member_type FROM changed c),
+        -- each changed edge's group and its ancestors
+        up(tenant_id, root, id) AS (
+            SELECT DISTINCT c.tenant_id, c.group_id, c.group_id FROM changed c
+          UNION
+            SELECT u.tenant_id, u.root, e.group_id
+              FROM up u JOIN edges e ON e.tenant_id = u.tenant_id AND e.member_id = u.id),
+        bound AS (
+            SELECT DISTINCT u.tenant_id, u.root FROM up u
+             WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b
+                            WHERE b.tenant_id = u.tenant_id AND b.group_id = u.id)),
+        -- everything below the members of those edges
+        down(tenant_id, id, kind) AS (
+            SELECT c.tenant_id, c.member_id, c.member_type
+              FROM changed c JOIN bound b ON b.tenant_id = c.tenant_id AND b.root = c.group_id
+          UNION
+            SELECT d.tenant_id, e.member_id, e.member_type
+              FROM down d JOIN edges e ON e.tenant_id = d.tenant_id AND e.group_id = d.id
+             WHERE d.kind = 'Group')
+        SELECT d.tenant_id, array_agg(DISTINCT d.id) AS users
+          FROM down d
+         WHERE d.kind = 'User'
+           AND EXISTS (SELECT 1 FROM scim.users u WHERE u.tenant_id = d.tenant_id AND u.id = d.id)
+         GROUP BY d.tenant_id
+    LOOP
+        PERFORM scim._policy_notify(r.tenant_id, r.users);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_policy_insert AFTER INSERT ON scim.members
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_members_changed();
+CREATE TRIGGER members_policy_delete AFTER DELETE ON scim.members
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_members_changed();
+
+-- policy_bindings: INSERT / DELETE.
+CREATE FUNCTION scim._policy_bindings_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT c.tenant_id, array_agg(DISTINCT c.group_id) AS groups FROM changed c GROUP BY c.tenant_id
+    LOOP
+        PERFORM scim._policy_notify(r.tenant_id, scim._policy_users_below(r.tenant_id, r.groups));
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER policy_bindings_insert AFTER INSERT ON scim.policy_bindings
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_bindings_changed();
+CREATE TRIGGER policy_bindings_delete AFTER DELETE ON scim.policy_bindings
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_bindings_changed();
+
+-- policies: a changed document reaches the users of its bindings; the
+-- default policy (changed, created under a dangling default name, deleted)
+-- reaches everyone. Bindings of a deleted policy cascade (trigger above).
+CREATE FUNCTION scim._policy_policies_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        FOR r IN
+            SELECT n.tenant_id, array_agg(DISTINCT b.group_id) AS groups
+              FROM new_rows n
+              JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.name = n.name
+              JOIN scim.policy_bindings b ON b.tenant_id = n.tenant_id AND b.policy = n.name
+             WHERE n.document IS DISTINCT FROM o.document
+             GROUP BY n.tenant_id
+        LOOP
+            PERFORM scim._policy_notify(r.tenant_id, scim._policy_users_below(r.tenant_id, r.groups));
+        END LOOP;
+        FOR r IN
+            SELECT DISTINCT n.tenant_id
+              FROM new_rows n
+              JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.name = n.name
+              JOIN scim.tenants t ON t.id = n.tenant_id AND t.default_policy = n.name
+             WHERE n.document IS DISTINCT FROM o.document
+        LOOP
+            PERFORM scim._policy_notify_all(r.tenant_id);
+        END LOOP;
+    ELSE
+        FOR r IN
+            SELECT DISTINCT c.tenant_id
+              FROM changed c JOIN scim.tenants t ON t.id = c.tenant_id AND t.default_policy = c.name
+        LOOP
+            PERFORM scim._policy_notify_all(r.tenant_id);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER policies_update AFTER UPDATE ON scim.policies
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
+CREATE TRIGGER policies_insert AFTER INSERT ON scim.policies
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
+CREATE TRIGGER policies_delete AFTER DELETE ON scim.policies
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
+
+-- tenants: the default policy changed → everyone in the tenant.
+CREATE FUNCTION scim._policy_default_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE n.default_policy IS DISTINCT FROM o.default_policy
+         ORDER BY n.id
+    LOOP
+        PERFORM scim._policy_notify_all(r.id);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tenants_policy_default AFTER UPDATE ON scim.tenants
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_default_changed();
+
+-- users: deleted, (de)activated, or created while a default policy applies.
+CREATE FUNCTION scim._policy_users_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        FOR r IN SELECT c.tenant_id, array_agg(c.id) AS users FROM changed c GROUP BY c.tenant_id LOOP
+            PERFORM scim._policy_notify(r.tenant_id, r.users);
+        END LOOP;
+    ELSIF TG_OP = 'INSERT' THEN
+        FOR r IN
+            SELECT c.tenant_id, array_agg(c.id) AS users
+              FROM changed c
+              JOIN scim.tenants t ON t.id = c.tenant_id AND t.default_policy IS NOT NULL
+             WHERE coalesce(c.active, true)
+             GROUP BY c.tenant_id
+        LOOP
+            PERFORM scim._policy_notify(r.tenant_id, r.users);
+        END LOOP;
+    ELSE
+        FOR r IN
+            SELECT n.tenant_id, array_agg(n.id) AS users
+              FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+             WHERE coalesce(n.active, true) IS DISTINCT FROM coalesce(o.active, true)
+             GROUP BY n.tenant_id
+        LOOP
+            PERFORM scim._policy_notify(r.tenant_id, r.users);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_policy_delete AFTER DELETE ON scim.users
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
+CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
+CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
