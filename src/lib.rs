@@ -5,9 +5,6 @@
 //! policy merge) lives in the `scim_core` crate; this crate owns storage
 //! (`store`, via SPI), the SQL API (`api`) and error mapping (`error`).
 
-#[cfg(any(test, feature = "pg_test"))]
-use pgrx::prelude::*;
-
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod api;
@@ -27,8 +24,7 @@ pgrx::extension_sql_file!(
 );
 
 #[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests;
+mod pg_tests;
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]
