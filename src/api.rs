@@ -16,6 +16,13 @@ use serde_json::Value;
 
 type Tenant = pgrx::Uuid;
 
+/// Version and build profile, e.g. `0.1.0 (release)` — benchmarks check it.
+#[pg_extern(immutable, parallel_safe)]
+fn scim_build_info() -> String {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    format!("{} ({profile})", env!("CARGO_PKG_VERSION"))
+}
+
 #[pg_extern]
 fn scim_create_user(resource: JsonB) -> JsonB {
     JsonB(
