@@ -71,7 +71,10 @@ shared_buffers = 256MB
 CONF
     fi
     if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null \
+        # No RUST_BACKTRACE in the server: pgrx would append backtraces to
+        # re-raised errors' DETAIL, which carries our JSON status.
+        env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- \
+            "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null \
             || { cat "$data/server.log" >&2; die "postgres did not start"; }
     fi
 }

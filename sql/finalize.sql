@@ -55,7 +55,8 @@ DECLARE
     hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
 BEGIN
     BEGIN
-        info := detail::jsonb;
+        -- The first line: pgrx may append a backtrace to re-raised errors.
+        info := split_part(detail, E'\n', 1)::jsonb;
     EXCEPTION WHEN OTHERS THEN
         info := NULL;
     END;
