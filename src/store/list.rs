@@ -218,9 +218,18 @@ pub fn list(
     })
 }
 
+/// A filter that must be present (`scim_filter`, `scim_filter_sql`): an
+/// empty one is an error, not "everything".
+fn required_filter(rt: &ResourceTypeDef, f: &str) -> ScimResult<CompiledFilter> {
+    if f.trim().is_empty() {
+        return Err(ScimError::invalid_filter("the filter is empty"));
+    }
+    where_clause(rt, Some(f))
+}
+
 /// Every match, ordered by id (`scim_filter`).
 pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<Vec<Value>> {
-    let w = where_clause(rt, Some(f))?;
+    let w = required_filter(rt, f)?;
     let sql = format!(
         "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
         row_json(rt, true),
@@ -243,7 +252,7 @@ pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimRe
 /// The statement `scim_filter` runs, with parameters inlined as quoted
 /// literals so it can be pasted into EXPLAIN.
 pub fn filter_sql(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<String> {
-    let w = where_clause(rt, Some(f))?;
+    let w = required_filter(rt, f)?;
     let sql = format!(
         "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
         row_json(rt, true),
