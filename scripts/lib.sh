@@ -36,7 +36,14 @@ ensure_toolchain() {
 install_extension() {
     local profile=("$@")
     log "building and installing the extension ${profile[*]}"
-    (cd "$ROOT" && cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" >/dev/null)
+    local out
+    out="$(mktemp)"
+    if ! (cd "$ROOT" && cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" >"$out" 2>&1); then
+        cat "$out" >&2
+        rm -f "$out"
+        return 1
+    fi
+    rm -f "$out"
 }
 
 PGBIN="$($PG_CONFIG --bindir)"
