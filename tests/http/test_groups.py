@@ -167,3 +167,25 @@ def test_large_group_create(scim):
     r = scim.post("/Groups", group_body(uniq("big"), users))
     assert r.status_code == 201, r.text
     assert scim.member_ids(r.json()["id"]) == set(users)
+
+
+def test_group_cannot_contain_itself(scim):
+    g = scim.create_group()
+    r = scim.patch(f"/Groups/{g['id']}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                           "Operations": [{"op": "add", "path": "members", "value": [{"value": g["id"]}]}]})
+    assert_error(r, 400, "invalidValue")
+    assert scim.member_ids(g["id"]) == set()
+
+
+def test_group_cycle_does_not_break_reads(scim):
+    """A 2-cycle (A ∈ B, B ∈ A) is either refused or harmless for reads."""
+    u = scim.create_user()
+    a = scim.create_group(members=[u["id"]])
+    b = scim.create_group(members=[a["id"]])
+    r = scim.patch(f"/Groups/{a['id']}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                           "Operations": [{"op": "add", "path": "members", "value": [{"value": b["id"]}]}]})
+    if r.status_code >= 400:
+        assert_error(r, 400)
+    assert scim.member_ids(b["id"]) == {a["id"]}
+    assert {x["value"] for x in scim.read("Users", u["id"])["groups"]} == {a["id"]}
+    assert scim.list("Groups", filter=f'members.value eq "{b["id"]}"')["totalResults"] in (0, 1)

@@ -404,3 +404,18 @@ def test_long_indexed_value_clean_error(scim, attr):
     err = assert_error(r, 400, "invalidValue")
     assert "index" not in err["detail"].lower(), err["detail"]
     assert attr.lower() in err["detail"].lower(), err["detail"]
+
+
+def test_put_ignores_id_in_body(scim):
+    u = scim.create_user()
+    r = scim.put(f"/Users/{u['id']}", user_body(u["userName"], id="something-else", displayName="kept id"))
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == u["id"]
+    assert scim.read("Users", u["id"])["displayName"] == "kept id"
+    assert_error(scim.get("/Users/something-else"), 404)
+
+
+def test_non_ascii_case_variant_duplicate_409(scim):
+    name = uniq("ÉCOLE-Ünïcode")
+    scim.create_user(name)
+    assert_error(scim.post("/Users", user_body(name.lower())), 409, "uniqueness")
