@@ -196,40 +196,13 @@ END
 $$;
 SELECT scim.scim_create_trigram_indexes();
 
--- JSON representation helpers (id + meta are assembled from columns).
+-- JSON representation helpers. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- these small SQL functions are inlined or called once per group read.
+-- STABLE (to_char is), so the planner can inline it.
 CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-$$;
-
-CREATE FUNCTION scim._meta(resource_type text, id uuid, created timestamptz, last_modified timestamptz, version bigint)
-RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object(
-        'resourceType', resource_type,
-        'created', scim._ts(created),
-        'lastModified', scim._ts(last_modified),
-        'location', CASE resource_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || id::text,
-        'version', 'W/"' || version::text || '"')
-$$;
-
--- A user's groups (readOnly, derived from membership).
-CREATE FUNCTION scim._user_groups(tenant uuid, user_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_agg(jsonb_build_object(
-               'value', g.id::text, 'display', g.display_name,
-               '$ref', '/Groups/' || g.id::text, 'type', 'direct')
-           ORDER BY g.id)
-      FROM scim.members m
-      JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-     WHERE m.tenant_id = tenant AND m.member_id = user_id
-$$;
-
-CREATE FUNCTION scim._user_json(u scim.users) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT u.resource
-        || jsonb_build_object('id', u.id::text, 'meta', scim._meta('User', u.id, u.created, u.last_modified, u.version))
-        || coalesce((SELECT jsonb_build_object('groups', grp)
-                       FROM scim._user_groups(u.tenant_id, u.id) AS grp WHERE grp IS NOT NULL), '{}')
 $$;
 
 CREATE FUNCTION scim._group_members(tenant uuid, group_id uuid) RETURNS jsonb
@@ -246,16 +219,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
      WHERE m.tenant_id = tenant AND m.group_id = _group_members.group_id
 $$;
 
--- with_members = false skips the member list (excludedAttributes=members).
-CREATE FUNCTION scim._group_json(g scim.groups, with_members boolean) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT g.resource
-        || jsonb_build_object('id', g.id::text, 'meta', scim._meta('Group', g.id, g.created, g.last_modified, g.version))
-        || CASE WHEN with_members
-                THEN coalesce((SELECT jsonb_build_object('members', mem)
-                                 FROM scim._group_members(g.tenant_id, g.id) AS mem WHERE mem IS NOT NULL), '{}')
-                ELSE '{}' END
-$$;
 
 -- Token lookup must work before the tenant is known (the token decides
 -- it), so it bypasses RLS: SECURITY DEFINER, owned by the extension owner,

@@ -19,7 +19,11 @@ type Tenant = pgrx::Uuid;
 /// Version and build profile, e.g. `0.1.0 (release)` — benchmarks check it.
 #[pg_extern(immutable, parallel_safe)]
 fn scim_build_info() -> String {
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     format!("{} ({profile})", env!("CARGO_PKG_VERSION"))
 }
 

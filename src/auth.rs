@@ -3,7 +3,7 @@
 //! per token, revocable at once, any number active (rotation overlap).
 
 use crate::error::{spi_err, OrRaise};
-use crate::store::{tenant, uuid_text};
+use crate::store::{spi, tenant, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pgrx::prelude::*;
@@ -66,14 +66,12 @@ pub fn authenticate(authorization: Option<&str>) -> ScimResult<pgrx::Uuid> {
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(invalid)?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
-    let row = Spi::get_two_with_args::<pgrx::Uuid, Vec<u8>>(
+    let row = spi::two::<pgrx::Uuid, Vec<u8>>(
         "SELECT tenant_id, secret_hash FROM scim._token_secret($1)",
         &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
-    );
-    let (tenant, stored) = match row {
-        Ok((Some(t), Some(h))) => (t, h),
-        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => return Err(invalid()),
-        Err(e) => return Err(spi_err(e)),
+    )?;
+    let Some((Some(tenant), Some(stored))) = row else {
+        return Err(invalid());
     };
     if bool::from(digest(secret).ct_eq(&stored)) {
         Ok(tenant)

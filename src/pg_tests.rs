@@ -79,7 +79,7 @@ mod tests {
             let quoted = f.replace('\'', "''");
             let (sql_n, mem_n) = Spi::get_two::<i64, i64>(&format!(
                 "SELECT (SELECT count(*) FROM scim.scim_filter('{quoted}')),
-                        (SELECT count(*) FROM scim.users u WHERE scim.scim_matches(scim._user_json(u), '{quoted}'))"
+                        (SELECT count(*) FROM scim.users u WHERE scim.scim_matches(scim.scim_get('User', u.id::text), '{quoted}'))"
             ))
             .unwrap();
             assert_eq!(sql_n, mem_n, "{f}");
@@ -129,8 +129,14 @@ mod tests {
         }
 
         let string_attrs = [
-            "userName", "displayName", "title", "externalId", "emails.value", "emails.type",
-            "name.givenName", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "userName",
+            "displayName",
+            "title",
+            "externalId",
+            "emails.value",
+            "emails.type",
+            "name.givenName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
         ];
         let ops = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"];
         fn leaf(rng: &mut StdRng, attrs: &[&str], ops: &[&str], words: &[&str]) -> String {
@@ -150,14 +156,28 @@ mod tests {
                 ),
             }
         }
-        fn tree(rng: &mut StdRng, depth: u32, attrs: &[&str], ops: &[&str], words: &[&str]) -> String {
+        fn tree(
+            rng: &mut StdRng,
+            depth: u32,
+            attrs: &[&str],
+            ops: &[&str],
+            words: &[&str],
+        ) -> String {
             if depth == 0 || rng.gen_bool(0.4) {
                 return leaf(rng, attrs, ops, words);
             }
             match rng.gen_range(0..3) {
                 0 => format!("not ({})", tree(rng, depth - 1, attrs, ops, words)),
-                1 => format!("({}) and ({})", tree(rng, depth - 1, attrs, ops, words), tree(rng, depth - 1, attrs, ops, words)),
-                _ => format!("{} or {}", tree(rng, depth - 1, attrs, ops, words), tree(rng, depth - 1, attrs, ops, words)),
+                1 => format!(
+                    "({}) and ({})",
+                    tree(rng, depth - 1, attrs, ops, words),
+                    tree(rng, depth - 1, attrs, ops, words)
+                ),
+                _ => format!(
+                    "{} or {}",
+                    tree(rng, depth - 1, attrs, ops, words),
+                    tree(rng, depth - 1, attrs, ops, words)
+                ),
             }
         }
         let mut nonempty = 0;
@@ -167,7 +187,7 @@ mod tests {
             let (sql_ids, mem_ids) = Spi::get_two::<Vec<String>, Vec<String>>(&format!(
                 "SELECT (SELECT coalesce(array_agg(r->>'id' ORDER BY r->>'id'), '{{}}') FROM scim.scim_filter('{q}') r),
                         (SELECT coalesce(array_agg(u.id::text ORDER BY u.id::text), '{{}}') FROM scim.users u
-                          WHERE scim.scim_matches(scim._user_json(u), '{q}'))"
+                          WHERE scim.scim_matches(scim.scim_get('User', u.id::text), '{q}'))"
             ))
             .unwrap();
             assert_eq!(sql_ids, mem_ids, "filter {f}");
@@ -179,4 +199,3 @@ mod tests {
         assert!(nonempty > 100, "only {nonempty} filters matched anything");
     }
 }
-

@@ -120,11 +120,8 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
 /// caller is not a superuser (PostgREST's role); restored afterwards.
 fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimResult<T> {
     let set = |v: &str| {
-        Spi::run_with_args(
-            "SELECT set_config('scim.tenant', $1, true)",
-            &[v.into()],
-        )
-        .map_err(crate::error::spi_err)
+        Spi::run_with_args("SELECT set_config('scim.tenant', $1, true)", &[v.into()])
+            .map_err(crate::error::spi_err)
     };
     let previous = Spi::get_one::<String>("SELECT current_setting('scim.tenant', true)")
         .map_err(crate::error::spi_err)?

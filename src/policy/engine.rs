@@ -314,10 +314,7 @@ fn documents(
                 ))
             })?;
             let parsed = Rc::new(parsed);
-            DOCS.with(|c| {
-                c.borrow_mut()
-                    .put(key, name.clone(), stamp, parsed.clone())
-            });
+            DOCS.with(|c| c.borrow_mut().put(key, name.clone(), stamp, parsed.clone()));
             loaded.insert(name, parsed);
         }
         for ((name, _), slot) in wanted.iter().zip(out.iter_mut()) {
@@ -353,11 +350,7 @@ impl Loaded {
             .bindings
             .iter()
             .zip(&self.docs)
-            .map(|((policy, _, group), doc)| Source {
-                group,
-                policy,
-                doc,
-            })
+            .map(|((policy, _, group), doc)| Source { group, policy, doc })
             .collect()
     }
 

@@ -1,8 +1,7 @@
 //! Groups: create, read, replace, delete. Members live in scim.members.
 
 use super::etag::check_if_match;
-use super::{execute, members, not_found, parse_id, query_json};
-use crate::error::spi_err;
+use super::{execute, members, not_found, parse_id, query_json, render, spi};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, MemberRef, Normalized};
@@ -32,7 +31,7 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
         resource, members, ..
     } = resource::normalize(&GROUP_TYPE, input)?;
     let p = promote(&resource);
-    let gid = Spi::get_one_with_args::<pgrx::Uuid>(
+    let gid = spi::one::<pgrx::Uuid>(
         "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING
@@ -43,12 +42,8 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
             p.external_id.into(),
             JsonB(resource).into(),
         ],
-    );
-    let gid = match gid {
-        Ok(Some(g)) => g,
-        Ok(None) | Err(pgrx::spi::Error::InvalidPosition) => return Err(taken(&p.display_name)),
-        Err(e) => return Err(spi_err(e)),
-    };
+    )?
+    .ok_or_else(|| taken(&p.display_name))?;
     members::add(tenant, gid, members.as_deref().unwrap_or(&[]))?;
     read(tenant, gid, true)
 }
@@ -56,8 +51,11 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
 /// Current representation; `with_members = false` skips the member list.
 pub fn read(tenant: pgrx::Uuid, gid: pgrx::Uuid, with_members: bool) -> ScimResult<Value> {
     query_json(
-        "SELECT scim._group_json(g, $3) FROM scim.groups g WHERE g.tenant_id = $1 AND g.id = $2",
-        &[tenant.into(), gid.into(), with_members.into()],
+        &format!(
+            "SELECT {} FROM scim.groups r WHERE r.tenant_id = $1 AND r.id = $2",
+            render::group_json(with_members)
+        ),
+        &[tenant.into(), gid.into()],
     )?
     .ok_or_else(|| ScimError::not_found("Group not found"))
 }
@@ -71,14 +69,12 @@ pub fn get(tenant: pgrx::Uuid, id: &str, with_members: bool) -> ScimResult<Value
 /// return (id, version, stored resource).
 pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
     let gid = parse_id(&GROUP_TYPE, id)?;
-    let row = Spi::get_two_with_args::<i64, JsonB>(
+    match spi::two::<i64, JsonB>(
         "SELECT version, resource FROM scim.groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         &[tenant.into(), gid.into()],
-    );
-    match row {
-        Ok((Some(v), Some(r))) => Ok((gid, v, r.0)),
-        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => Err(not_found(&GROUP_TYPE, id)),
-        Err(e) => Err(spi_err(e)),
+    )? {
+        Some((Some(v), Some(r))) => Ok((gid, v, r.0)),
+        _ => Err(not_found(&GROUP_TYPE, id)),
     }
 }
 

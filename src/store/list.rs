@@ -2,12 +2,10 @@
 //! stable order (sortBy, ties broken by id), index or cursor paging, and
 //! totalResults computed over the whole match set before paging.
 
-use super::uuid_text;
-use crate::error::spi_err;
+use super::{render, spi, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pgrx::datum::DatumWithOid;
-use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::filter::{self, CompiledFilter};
 use scim_core::http::query::ListParams;
@@ -41,11 +39,10 @@ fn table(rt: &ResourceTypeDef) -> &'static str {
 }
 
 /// The JSON expression for a row `r`.
-fn row_json(rt: &ResourceTypeDef, with_members: bool) -> &'static str {
-    match (rt.kind, with_members) {
-        (ResourceKind::User, _) => "scim._user_json(r)",
-        (ResourceKind::Group, true) => "scim._group_json(r, true)",
-        (ResourceKind::Group, false) => "scim._group_json(r, false)",
+fn row_json(rt: &ResourceTypeDef, with_members: bool) -> String {
+    match rt.kind {
+        ResourceKind::User => render::user_json(),
+        ResourceKind::Group => render::group_json(with_members),
     }
 }
 
@@ -171,17 +168,13 @@ pub fn list(
     let mut resources = Vec::new();
     let mut last_id = None;
     if count > 0 {
-        let a = args(tenant, &params);
-        Spi::connect(|c| -> Result<(), pgrx::spi::Error> {
-            for row in c.select(&page_sql, None, &a)? {
-                if let Some(j) = row.get::<JsonB>(1)? {
-                    resources.push(j.0);
-                }
-                last_id = row.get::<pgrx::Uuid>(2)?;
+        spi::for_each_row(&page_sql, &args(tenant, &params), |row| {
+            if let Some(j) = row.get::<JsonB>(1)? {
+                resources.push(j.0);
             }
+            last_id = row.get::<pgrx::Uuid>(2)?;
             Ok(())
-        })
-        .map_err(spi_err)?;
+        })?;
     }
 
     // totalResults over the whole match set. A first page that is not full
@@ -192,9 +185,7 @@ pub fn list(
         resources.len() as i64
     } else {
         let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
-        Spi::get_one_with_args::<i64>(&count_sql, &args(tenant, &w.params))
-            .map_err(spi_err)?
-            .unwrap_or(0)
+        spi::one::<i64>(&count_sql, &args(tenant, &w.params))?.unwrap_or(0)
     };
 
     let full_page = count > 0 && resources.len() as i64 == count;
@@ -236,17 +227,14 @@ pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimRe
         table(rt),
         w.sql
     );
-    let a = args(tenant, &w.params);
-    Spi::connect(|c| -> Result<Vec<Value>, pgrx::spi::Error> {
-        let mut out = vec![];
-        for row in c.select(&sql, None, &a)? {
-            if let Some(j) = row.get::<JsonB>(1)? {
-                out.push(j.0);
-            }
+    let mut out = vec![];
+    spi::for_each_row(&sql, &args(tenant, &w.params), |row| {
+        if let Some(j) = row.get::<JsonB>(1)? {
+            out.push(j.0);
         }
-        Ok(out)
-    })
-    .map_err(spi_err)
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The statement `scim_filter` runs, with parameters inlined as quoted

@@ -1,9 +1,7 @@
 //! Group membership as deltas on the junction table: adding or removing a
 //! member never reads or rewrites the rest of the group.
 
-use super::{execute, uuid_text};
-use crate::error::spi_err;
-use pgrx::prelude::*;
+use super::{execute, spi, uuid_text};
 use scim_core::resource::MemberRef;
 use scim_core::{ScimError, ScimResult};
 
@@ -39,7 +37,7 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
             uuid_text(&group)
         )));
     }
-    let (missing, added) = Spi::get_two_with_args::<String, i64>(
+    let (missing, added) = spi::two::<String, i64>(
         "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
               typed AS (
                 SELECT w.id,
@@ -55,8 +53,8 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
                 RETURNING 1)
          SELECT (SELECT min(id::text) FROM typed WHERE kind IS NULL), (SELECT count(*) FROM ins)",
         &[tenant.into(), group.into(), ids.into()],
-    )
-    .map_err(spi_err)?;
+    )?
+    .unwrap_or((None, None));
     if let Some(id) = missing {
         return Err(unknown_member(&id));
     }
@@ -94,9 +92,7 @@ pub fn clear(tenant: pgrx::Uuid, group: pgrx::Uuid) -> ScimResult<i64> {
 }
 
 fn count_rows(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> ScimResult<i64> {
-    Ok(Spi::get_one_with_args::<i64>(sql, args)
-        .map_err(spi_err)?
-        .unwrap_or(0))
+    Ok(spi::one::<i64>(sql, args)?.unwrap_or(0))
 }
 
 /// Remove every member not in `keep` (PUT with a full member list).

@@ -7,12 +7,12 @@ pub mod groups;
 pub mod list;
 pub mod members;
 pub mod patch;
+pub mod render;
+pub mod spi;
 pub mod tenant;
 pub mod users;
 
-use crate::error::spi_err;
 use pgrx::datum::DatumWithOid;
-use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
@@ -20,17 +20,12 @@ use serde_json::Value;
 
 /// Run a statement that returns at most one jsonb value.
 pub fn query_json(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<Value>> {
-    Spi::get_one_with_args::<JsonB>(sql, args)
-        .map(|o| o.map(|j| j.0))
-        .or_else(|e| match e {
-            pgrx::spi::Error::InvalidPosition => Ok(None),
-            e => Err(spi_err(e)),
-        })
+    Ok(spi::one::<JsonB>(sql, args)?.map(|j| j.0))
 }
 
 /// Run a statement for its effect.
 pub fn execute(sql: &str, args: &[DatumWithOid]) -> ScimResult<()> {
-    Spi::run_with_args(sql, args).map_err(spi_err)
+    spi::run(sql, args)
 }
 
 /// "User"/"Users"/"Group"/"Groups", any case.

@@ -1,8 +1,7 @@
 //! Users: create, read, replace, delete.
 
 use super::etag::check_if_match;
-use super::{execute, not_found, parse_id, query_json};
-use crate::error::spi_err;
+use super::{execute, not_found, parse_id, query_json, render, spi};
 use crate::secrets::hash_password;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -53,10 +52,13 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
     // ON CONFLICT DO NOTHING: a duplicate (or a racing create of the same
     // userName) returns no row instead of raising, and becomes a clean 409.
     query_json(
-        "INSERT INTO scim.users AS u (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT DO NOTHING
-         RETURNING scim._user_json(u)",
+        &format!(
+            "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT DO NOTHING
+             RETURNING {}",
+            render::user_json()
+        ),
         &[
             tenant.into(),
             p.user_name.clone().into(),
@@ -74,7 +76,10 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
 pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
     let uid = parse_id(&USER_TYPE, id)?;
     query_json(
-        "SELECT scim._user_json(u) FROM scim.users u WHERE u.tenant_id = $1 AND u.id = $2",
+        &format!(
+            "SELECT {} FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
+            render::user_json()
+        ),
         &[tenant.into(), uid.into()],
     )?
     .ok_or_else(|| not_found(&USER_TYPE, id))
@@ -83,14 +88,12 @@ pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
 /// Lock the row and return (version, stored resource).
 pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
     let uid = parse_id(&USER_TYPE, id)?;
-    let row = Spi::get_two_with_args::<i64, JsonB>(
+    match spi::two::<i64, JsonB>(
         "SELECT version, resource FROM scim.users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         &[tenant.into(), uid.into()],
-    );
-    match row {
-        Ok((Some(v), Some(r))) => Ok((uid, v, r.0)),
-        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => Err(not_found(&USER_TYPE, id)),
-        Err(e) => Err(spi_err(e)),
+    )? {
+        Some((Some(v), Some(r))) => Ok((uid, v, r.0)),
+        _ => Err(not_found(&USER_TYPE, id)),
     }
 }
 
@@ -120,13 +123,16 @@ pub fn write(
     // not a raw unique_violation.
     let result = PgTryBuilder::new(|| {
         query_json(
-            "UPDATE scim.users AS u
-                SET user_name = $3, external_id = $4, display_name = $5, active = $6,
-                    email_values = $7, resource = $8,
-                    password_hash = coalesce($9, u.password_hash),
-                    version = u.version + 1, last_modified = clock_timestamp()
-              WHERE u.tenant_id = $1 AND u.id = $2
-              RETURNING scim._user_json(u)",
+            &format!(
+                "UPDATE scim.users AS r
+                    SET user_name = $3, external_id = $4, display_name = $5, active = $6,
+                        email_values = $7, resource = $8,
+                        password_hash = coalesce($9, r.password_hash),
+                        version = r.version + 1, last_modified = clock_timestamp()
+                  WHERE r.tenant_id = $1 AND r.id = $2
+                  RETURNING {}",
+                render::user_json()
+            ),
             &args,
         )
     })

@@ -1,0 +1,37 @@
+//! The JSON representation of a stored row (`r`), as SQL expressions.
+//! They are spliced into the statements that read rows, so the rendering
+//! is part of one kept plan (no per-call SQL-function planning). `id`
+//! and `meta` come from columns; a user's `groups` and a group's `members`
+//! from the membership table. Member `display` follows the rule the filter
+//! engine uses (`scim_core::filter::MEMBER_DISPLAY_SQL`).
+
+const META_USER: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
+'resourceType', 'User', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
+'location', '/Users/' || r.id::text, 'version', 'W/\"' || r.version::text || '\"'))";
+
+const META_GROUP: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
+'resourceType', 'Group', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
+'location', '/Groups/' || r.id::text, 'version', 'W/\"' || r.version::text || '\"'))";
+
+const USER_GROUPS: &str = "coalesce((SELECT jsonb_build_object('groups', jsonb_agg(jsonb_build_object(\
+'value', g.id::text, 'display', g.display_name, '$ref', '/Groups/' || g.id::text, 'type', 'direct') ORDER BY g.id)) \
+FROM scim.members m JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id HAVING count(*) > 0), '{}'::jsonb)";
+
+const GROUP_MEMBERS: &str = "coalesce((SELECT jsonb_build_object('members', mem) \
+FROM scim._group_members(r.tenant_id, r.id) AS mem WHERE mem IS NOT NULL), '{}'::jsonb)";
+
+/// A user row `r` of `scim.users` as its SCIM representation.
+pub fn user_json() -> String {
+    format!("(r.resource || {META_USER} || {USER_GROUPS})")
+}
+
+/// A group row `r` of `scim.groups`; `with_members = false` leaves out the
+/// (possibly huge) member list.
+pub fn group_json(with_members: bool) -> String {
+    if with_members {
+        format!("(r.resource || {META_GROUP} || {GROUP_MEMBERS})")
+    } else {
+        format!("(r.resource || {META_GROUP})")
+    }
+}
