@@ -18,9 +18,11 @@ use std::rc::Rc;
 /// (filter shapes are open-ended; the common ones come right back).
 const MAX_PLANS: usize = 512;
 
+/// (SQL text, argument type oids) → kept plan.
+type PlanCache = HashMap<(String, Vec<u32>), Rc<OwnedPreparedStatement>>;
+
 thread_local! {
-    static PLANS: RefCell<HashMap<(String, Vec<u32>), Rc<OwnedPreparedStatement>>> =
-        RefCell::new(HashMap::new());
+    static PLANS: RefCell<PlanCache> = RefCell::new(HashMap::new());
 }
 
 fn plan(
