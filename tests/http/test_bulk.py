@@ -267,3 +267,17 @@ def test_bulk_many_operations(scim):
     names = [uniq("many") for _ in range(100)]
     results = run(scim, bulk(*[post_user(f"m{i}", n) for i, n in enumerate(names)]))
     assert [str(r["status"]) for r in results] == ["201"] * 100
+
+
+def test_bulk_put_and_delete_by_bulk_id_path(scim):
+    name = uniq("bput")
+    body = bulk(
+        post_user("u", name),
+        {"method": "PUT", "path": "/Users/bulkId:u", "data": {"userName": name, "displayName": "after put"}},
+    )
+    results = run(scim, body)
+    assert [str(r["status"]) for r in results] == ["201", "200"], results
+    uid = id_of(results[0])
+    assert scim.read("Users", uid)["displayName"] == "after put"
+    (r,) = run(scim, bulk({"method": "DELETE", "path": f"/Users/{uid}"}))
+    assert str(r["status"]) == "204"

@@ -144,3 +144,31 @@ def test_concurrent_membership_on_many_groups_and_user_delete(scim):
         assert_error(scim.get(f"/Users/{victim['id']}"), 404)
         dangling += [gid for gid in groups if victim["id"] in scim.member_ids(gid)]
     assert dangling == [], f"{len(dangling)} groups still list a deleted user"
+
+
+def test_concurrent_adds_of_the_same_members(scim):
+    """Every thread adds the same members: all succeed (no 409/500 from the
+    unique (group, member) pair) and each member is there once."""
+    g = scim.create_group()
+    same = [scim.create_user()["id"] for _ in range(5)]
+    cs = clients(scim)
+    rs = run_parallel(
+        [(lambda i=i: cs[i].patch_resource("Groups", g["id"], op("Add", "members", [{"value": m} for m in same]))) for i in range(THREADS)]
+    )
+    assert all(r.status_code in (200, 204) for r in rs), [(r.status_code, r.text[:200]) for r in rs]
+    members = scim.read("Groups", g["id"])["members"]
+    assert sorted(m["value"] for m in members) == sorted(same)
+
+
+def test_concurrent_unconditional_puts_all_apply(scim):
+    u = scim.create_user()
+    cs = clients(scim)
+    rs = run_parallel(
+        [(lambda i=i: cs[i].put(f"/Users/{u['id']}", user_body(u["userName"], displayName=f"t{i}"))) for i in range(THREADS)]
+    )
+    assert all(r.status_code == 200 for r in rs), [(r.status_code, r.text[:200]) for r in rs]
+    versions = sorted(int(version_number(r.headers["ETag"])) for r in rs)
+    start = int(version_number(u["meta"]["version"]))
+    assert versions == list(range(start + 1, start + 1 + THREADS)), versions
+    final = scim.read("Users", u["id"])
+    assert int(version_number(final["meta"]["version"])) == start + THREADS

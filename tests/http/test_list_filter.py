@@ -370,3 +370,67 @@ def test_root_search_group_attribute_projection(scim):
     by_id = {x["id"]: x for x in r.json()["Resources"]}
     assert set(by_id) == {u["id"], g["id"]}
     assert "members" not in by_id[g["id"]]
+
+
+def test_paging_with_sort_ties_is_complete(scim, family):
+    """sortBy an attribute with many ties (active): pages must still
+    partition the result (a deterministic tie-break)."""
+    prefix, made = family
+    for order in ("ascending", "descending"):
+        seen = []
+        for start in (1, 3, 5, 7):
+            body = flt(scim, f'userName sw "{prefix}-"', sortBy="active", sortOrder=order, startIndex=start, count=2)
+            seen += ids(body)
+        assert sorted(seen) == sorted(u["id"] for u in made.values()), order
+        actives = [made_by_id(made)[i]["active"] for i in seen]
+        assert actives == sorted(actives, reverse=(order == "descending"))
+
+
+def made_by_id(made):
+    return {u["id"]: u for u in made.values()}
+
+
+def test_complex_attribute_filter_without_sub_attribute(scim, family):
+    """RFC 7644 §3.4.2.2: `emails co "example.com"` compares the value sub-attribute."""
+    prefix, made = family
+    body = flt(scim, f'emails co "@{prefix}.example"')
+    assert set(ids(body)) == {u["id"] for u in made.values()}
+
+
+def test_ordering_operators_and_case_rules(scim, family):
+    prefix, made = family
+    letters = lambda body: {r["userName"].rsplit("-", 1)[-1][0] for r in body["Resources"]}  # noqa: E731
+    assert letters(flt(scim, f'userName sw "{prefix}-" and userName gt "{prefix}-dave"')) == set("efg")
+    assert letters(flt(scim, f'userName sw "{prefix}-" and userName le "{prefix}-BOB"')) == set("ab")
+    # userName is caseExact=false: sw/co/ew ignore case
+    assert flt(scim, f'userName sw "{prefix.upper()}-"')["totalResults"] == 7
+    # externalId is caseExact=true
+    assert flt(scim, f'externalId sw "{prefix}-ext-"')["totalResults"] == 0
+    assert flt(scim, f'externalId sw "{prefix}-EXT-"')["totalResults"] == 7
+
+
+def test_and_binds_tighter_than_or(scim, family):
+    prefix, made = family
+    f = (f'userName eq "{prefix}-alice" or userName eq "{prefix}-bob" and active eq true')
+    assert ids(flt(scim, f)) == [made["alice"]["id"]]
+    f = (f'(userName eq "{prefix}-alice" or userName eq "{prefix}-bob") and active eq false')
+    assert ids(flt(scim, f)) == [made["bob"]["id"]]
+
+
+def test_not_requires_parentheses(scim):
+    assert_error(scim.get("/Users", params={"filter": "not active eq true"}), 400, "invalidFilter")
+
+
+def test_escaped_quote_and_unicode_escape_in_filter_value(scim):
+    prefix = uniq("esc")
+    q = scim.create_user(prefix + '-say"hi"')
+    e = scim.create_user(prefix + "-\u00e9cole")
+    assert ids(flt(scim, f'userName eq "{prefix}-say\\"hi\\""')) == [q["id"]]
+    assert ids(flt(scim, f'userName eq "{prefix}-\\u00e9cole"')) == [e["id"]]
+
+
+def test_value_filter_with_nested_not(scim, family):
+    prefix, made = family
+    f = f'userName sw "{prefix}-" and emails[type eq "work" and not (value sw "a")]'
+    got = {r["userName"].rsplit("-", 1)[-1][0] for r in flt(scim, f)["Resources"]}
+    assert got == set("ceg")

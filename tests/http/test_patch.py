@@ -382,3 +382,29 @@ def test_extension_urn_path_value_with_schemas_key(scim, user):
         "Users", user["id"], op("replace", ENTERPRISE, {"schemas": [ENTERPRISE], "division": "North"})
     )
     assert got[ENTERPRISE]["division"] == "North"
+
+
+def test_patch_primary_is_exclusive(scim, user):
+    got = scim.patched(
+        "Users", user["id"], op("add", "emails", [{"value": uniq("p") + "@other.example", "type": "other", "primary": True}])
+    )
+    primaries = [e for e in got["emails"] if e.get("primary")]
+    assert len(primaries) == 1 and primaries[0]["type"] == "other"
+
+
+def test_patch_remove_email_filter_is_case_insensitive(scim, user):
+    home = [e["value"] for e in user["emails"] if e["type"] == "home"][0]
+    got = scim.patched("Users", user["id"], op("remove", f'emails[value eq "{home.upper()}"]'))
+    assert [e["type"] for e in got["emails"]] == ["work"]
+
+
+def test_patch_updates_last_modified_not_created(scim, user):
+    got = scim.patched("Users", user["id"], op("replace", "displayName", "ts"))
+    assert got["meta"]["created"] == user["meta"]["created"]
+    assert got["meta"]["lastModified"] > user["meta"]["lastModified"]
+
+
+def test_patch_remove_members_or_filter(scim, members):
+    g = scim.create_group(members=members)
+    got = group_patch(scim, g["id"], op("remove", f'members[value eq "{members[0]}" or value eq "{members[2]}"]'))
+    assert got == {members[1], members[3]}

@@ -153,3 +153,22 @@ def test_errors_are_scim_json(scim, anon):
     ):
         assert r.headers["Content-Type"].startswith("application/scim+json"), r.headers
         assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+def test_oversized_chunked_body_413(scim):
+    def chunks():
+        piece = b"x" * 65536
+        yield b'{"userName": "chunked", "displayName": "'
+        for _ in range(40):
+            yield piece
+        yield b'"}'
+
+    r = scim.http.post(scim.url("/Users"), data=chunks(),
+                       headers={"Authorization": f"Bearer {scim.token}", "Content-Type": "application/scim+json"})
+    assert r.status_code == 413, (r.status_code, r.text[:200])
+
+
+def test_unknown_query_parameters_ignored(scim):
+    u = scim.create_user()
+    r = scim.get(f"/Users/{u['id']}", params={"foo": "bar", "tenant": "other"})
+    assert r.status_code == 200
