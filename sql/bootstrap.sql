@@ -8,6 +8,12 @@
 --   * group membership is a junction table so member changes are deltas;
 --   * data tables are registered with pg_extension_config_dump.
 
+-- The schema is created here (not by the control file's `schema`) so that
+-- it belongs to the extension and DROP EXTENSION removes it too. The rest
+-- of the script, including the pgrx-generated functions, lands in it.
+CREATE SCHEMA scim;
+SET LOCAL search_path TO scim, pg_catalog;
+
 CREATE TABLE scim.tenants (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name           text NOT NULL UNIQUE CHECK (name <> ''),
