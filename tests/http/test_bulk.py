@@ -281,3 +281,16 @@ def test_bulk_put_and_delete_by_bulk_id_path(scim):
     assert scim.read("Users", uid)["displayName"] == "after put"
     (r,) = run(scim, bulk({"method": "DELETE", "path": f"/Users/{uid}"}))
     assert str(r["status"]) == "204"
+
+
+def test_bulk_id_reference_in_manager(scim):
+    ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    body = bulk(
+        {"method": "POST", "path": "/Users", "bulkId": "report",
+         "data": {"userName": uniq("report"), ent: {"manager": {"value": "bulkId:boss"}}}},
+        post_user("boss"),
+    )
+    res = by_bulk_id(run(scim, body))
+    assert str(res["report"]["status"]) == "201" and str(res["boss"]["status"]) == "201"
+    got = scim.read("Users", id_of(res["report"]))
+    assert got[ent]["manager"]["value"] == id_of(res["boss"])

@@ -189,3 +189,39 @@ def test_group_cycle_does_not_break_reads(scim):
     assert scim.member_ids(b["id"]) == {a["id"]}
     assert {x["value"] for x in scim.read("Users", u["id"])["groups"]} == {a["id"]}
     assert scim.list("Groups", filter=f'members.value eq "{b["id"]}"')["totalResults"] in (0, 1)
+
+
+def test_member_patch_cost_independent_of_group_size(scim):
+    """Adding/removing one member is a delta: a 3000-member group costs about
+    what an empty one does (generous bound, shared CPUs)."""
+    import time
+
+    from scimhttp import BULK_REQUEST
+
+    ids_ = []
+    for _ in range(3):
+        ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": {"userName": uniq("bigm")}} for i in range(1000)]
+        r = scim.post("/Bulk", {"schemas": [BULK_REQUEST], "Operations": ops})
+        assert r.status_code == 200
+        ids_ += [o["location"].rsplit("/", 1)[-1] for o in r.json()["Operations"]]
+    big = scim.create_group()
+    r = scim.patch(f"/Groups/{big['id']}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                             "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in ids_[1:]]}]})
+    assert r.status_code in (200, 204)
+    small = scim.create_group()
+
+    def cost(gid):
+        best = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            a = scim.patch(f"/Groups/{gid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                              "Operations": [{"op": "Add", "path": "members", "value": [{"value": ids_[0]}]}]})
+            b = scim.patch(f"/Groups/{gid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                              "Operations": [{"op": "remove", "path": f'members[value eq "{ids_[0]}"]'}]})
+            best.append(time.perf_counter() - t0)
+            assert a.status_code in (200, 204) and b.status_code in (200, 204)
+        return sorted(best)[len(best) // 2]
+
+    small_cost, big_cost = cost(small["id"]), cost(big["id"])
+    assert big_cost < 5 * small_cost + 0.1, (small_cost, big_cost)
+    assert len(scim.member_ids(big["id"])) == 2999

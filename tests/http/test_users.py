@@ -436,3 +436,11 @@ def test_location_header_can_be_followed(scim):
     got = scim.http.get(target, headers={"Authorization": f"Bearer {scim.token}"})
     assert got.status_code == 200, (target, got.status_code)
     assert got.json()["id"] == r.json()["id"]
+
+
+def test_if_match_list_and_unquoted_forms(scim):
+    u = scim.create_user()
+    v = u["meta"]["version"]
+    r = scim.put(f"/Users/{u['id']}", user_body(u["userName"]), headers={"If-Match": f'W/"999", {v}'})
+    assert r.status_code == 200, r.text
+    assert_error(scim.put(f"/Users/{u['id']}", user_body(u["userName"]), headers={"If-Match": "garbage"}), 412)
