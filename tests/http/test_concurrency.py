@@ -172,3 +172,37 @@ def test_concurrent_unconditional_puts_all_apply(scim):
     assert versions == list(range(start + 1, start + 1 + THREADS)), versions
     final = scim.read("Users", u["id"])
     assert int(version_number(final["meta"]["version"])) == start + THREADS
+
+
+def test_concurrent_patches_of_different_attributes_are_all_kept(scim):
+    """PATCH is a read-modify-write of the stored resource: concurrent PATCHes
+    touching different attributes must not overwrite each other."""
+    attrs = ["nickName", "title", "displayName", "locale", "timezone", "userType", "preferredLanguage", "profileUrl"]
+    values = ["nick", "Title", "Display", "en-US", "Europe/Paris", "Employee", "en", "https://example.com/p"]
+    for _ in range(3):
+        u = scim.create_user()
+        cs = clients(scim)
+        rs = run_parallel(
+            [(lambda i=i: cs[i].patch_resource("Users", u["id"], op("replace", attrs[i], values[i]))) for i in range(THREADS)]
+        )
+        assert all(r.status_code in (200, 204) for r in rs), [(r.status_code, r.text[:200]) for r in rs]
+        got = scim.read("Users", u["id"])
+        assert {a: got.get(a) for a in attrs} == dict(zip(attrs, values))
+        assert int(version_number(got["meta"]["version"])) == int(version_number(u["meta"]["version"])) + THREADS
+
+
+def test_concurrent_group_rename_and_member_adds(scim):
+    g = scim.create_group()
+    users = [scim.create_user()["id"] for _ in range(THREADS // 2)]
+    names = [uniq("ren") for _ in range(THREADS // 2)]
+    cs = clients(scim)
+    fns = [(lambda i=i: cs[i].patch_resource("Groups", g["id"], op("replace", "displayName", names[i]))) for i in range(THREADS // 2)]
+    fns += [
+        (lambda i=i: cs[THREADS // 2 + i].patch_resource("Groups", g["id"], op("add", "members", [{"value": users[i]}])))
+        for i in range(THREADS // 2)
+    ]
+    rs = run_parallel(fns)
+    assert all(r.status_code in (200, 204) for r in rs), [(r.status_code, r.text[:200]) for r in rs]
+    got = scim.read("Groups", g["id"])
+    assert got["displayName"] in names
+    assert {m["value"] for m in got["members"]} == set(users)

@@ -408,3 +408,8 @@ def test_patch_remove_members_or_filter(scim, members):
     g = scim.create_group(members=members)
     got = group_patch(scim, g["id"], op("remove", f'members[value eq "{members[0]}" or value eq "{members[2]}"]'))
     assert got == {members[1], members[3]}
+
+
+def test_okta_replace_members_with_empty_list_clears(scim, members):
+    g = scim.create_group(members=members[:2])
+    assert group_patch(scim, g["id"], op("replace", "members", [])) == set()
