@@ -142,8 +142,10 @@ $$;
 --     binding would mean scanning the tenant).
 --   * users: deleted → them; `active` changed → them; inserted while the
 --     tenant has a default policy → them (they now get it).
---   * group delete: covered by the cascades (members, bindings). Whichever
---     of the two cascades runs first still sees the other's rows.
+--   * group delete: a BEFORE DELETE row trigger on groups, while the
+--     group's members and bindings still exist: the statement triggers of
+--     the FK cascades (members, bindings) only fire once both cascades are
+--     done, when each sees neither the other's rows nor a path to the users.
 --
 -- userName/externalId changes are not notified: listeners key by user id.
 
@@ -228,6 +230,25 @@ CREATE TRIGGER members_policy_insert AFTER INSERT ON scim.members
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_members_changed();
 CREATE TRIGGER members_policy_delete AFTER DELETE ON scim.members
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_members_changed();
+
+-- groups: a deleted group takes its bindings and memberships with it.
+CREATE FUNCTION scim._policy_group_deleting() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        WITH RECURSIVE up(id) AS (
+            SELECT OLD.id
+          UNION
+            SELECT m.group_id FROM up JOIN scim.members m ON m.tenant_id = OLD.tenant_id AND m.member_id = up.id)
+        SELECT 1 FROM up JOIN scim.policy_bindings b ON b.tenant_id = OLD.tenant_id AND b.group_id = up.id)
+    THEN
+        PERFORM scim._policy_notify(OLD.tenant_id, scim._policy_users_below(OLD.tenant_id, ARRAY[OLD.id]));
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER groups_policy_delete BEFORE DELETE ON scim.groups
+    FOR EACH ROW EXECUTE FUNCTION scim._policy_group_deleting();
 
 -- policy_bindings: INSERT / DELETE.
 CREATE FUNCTION scim._policy_bindings_changed() RETURNS trigger
