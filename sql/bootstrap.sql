@@ -123,6 +123,26 @@ CREATE TRIGGER users_drop_memberships AFTER DELETE ON scim.users
 CREATE TRIGGER groups_drop_memberships AFTER DELETE ON scim.groups
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._drop_memberships();
 
+-- A membership change changes a member user's representation (its
+-- `groups`), so the user gets a new version and lastModified too (its ETag
+-- must not go stale). Groups do not list their parents: nothing to touch. Rows are locked in id order first, so two
+-- transactions touching overlapping members cannot deadlock.
+CREATE FUNCTION scim._touch_members() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM scim.users u
+      WHERE (u.tenant_id, u.id) IN (SELECT c.tenant_id, c.member_id FROM changed c WHERE c.member_type = 'User')
+      ORDER BY u.tenant_id, u.id FOR NO KEY UPDATE;
+    UPDATE scim.users u SET version = u.version + 1, last_modified = clock_timestamp()
+      WHERE (u.tenant_id, u.id) IN (SELECT c.tenant_id, c.member_id FROM changed c WHERE c.member_type = 'User');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_touch_added AFTER INSERT ON scim.members
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._touch_members();
+CREATE TRIGGER members_touch_removed AFTER DELETE ON scim.members
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._touch_members();
+
 -- Bearer tokens: only a SHA-256 of the secret is stored.
 CREATE TABLE scim.tokens (
     tenant_id   uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,

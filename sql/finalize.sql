@@ -41,6 +41,12 @@ END
 $$;
 
 -- HTTP -------------------------------------------------------------------
+-- scim_http and scim_postgrest authenticate every request by its bearer
+-- token, so they are the two functions a web role may execute; they run
+-- as the extension owner (SECURITY DEFINER, fixed search_path). Every
+-- other function is revoked from PUBLIC at the end of this script: the SQL
+-- API trusts its caller with the tenant GUC, so only roles you GRANT it to
+-- (your app backend) may call it.
 CREATE TYPE scim.http_response AS (status int, headers jsonb, body jsonb);
 
 -- A SQL error → a SCIM error response. Our own errors carry
@@ -162,3 +168,9 @@ BEGIN
     RETURN scim._http_error(s, m, d);
 END
 $$;
+
+ALTER FUNCTION scim.scim_http(text, text, text, jsonb, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION scim.scim_postgrest(jsonb)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA scim FROM PUBLIC;

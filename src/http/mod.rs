@@ -22,7 +22,7 @@ use scim_core::http::query::ListParams;
 use scim_core::http::route::{parse_route, Method, Route};
 use scim_core::http::{DEFAULT_COUNT, MAX_PAYLOAD_BYTES, MAX_RESULTS};
 use scim_core::resource::project;
-use scim_core::schema::{ResourceKind, GROUP_TYPE, USER_TYPE};
+use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::ScimType;
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
@@ -133,7 +133,34 @@ fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimRe
 }
 
 pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
-    as_tenant(tenant, || route_request(tenant, req))
+    let mut resp = as_tenant(tenant, || route_request(tenant, req))?;
+    if let Some(base) = base_url(req) {
+        resp.absolutize(&base);
+    }
+    Ok(resp)
+}
+
+/// The public base URL of the SCIM service, when the proxy tells us:
+/// `x-scim-base-url` (nginx), or `host` + `x-forwarded-proto` +
+/// `x-scim-base-path` (the gateway). SQL callers get relative URLs.
+fn base_url(req: &Request) -> Option<String> {
+    let plausible = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
+    if let Some(b) = req.header("x-scim-base-url").filter(|b| plausible(b)) {
+        return Some(b.trim_end_matches('/').to_string());
+    }
+    let host = req
+        .header("host")
+        .filter(|h| plausible(h) && !h.contains('/'))?;
+    let proto = match req.header("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    let prefix = req
+        .header("x-scim-base-path")
+        .filter(|p| plausible(p) && p.starts_with('/'))
+        .unwrap_or("")
+        .trim_end_matches('/');
+    Some(format!("{proto}://{host}{prefix}"))
 }
 
 fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
@@ -220,10 +247,14 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             None,
             "/Me is not supported: tokens identify a tenant, not a user",
         )),
-        (route, m) => Err(ScimError::new(
+        (_, m) => Err(ScimError::new(
             405,
             None,
-            format!("{m:?} is not allowed on {route:?}").to_uppercase(),
+            format!(
+                "{} is not allowed on {}",
+                format!("{m:?}").to_uppercase(),
+                req.path
+            ),
         )),
     }
 }
@@ -243,6 +274,20 @@ fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
     let mut first_error = None;
     let mut searched = 0;
     for rt in [&USER_TYPE, &GROUP_TYPE] {
+        // Attribute lists may name attributes of either type: each type
+        // keeps the ones it has (excludedAttributes=members for groups).
+        let p = &ListParams {
+            attributes: p.attributes.as_deref().map(|a| {
+                let kept = known_to(rt, a);
+                if kept.is_empty() {
+                    "id".to_string()
+                } else {
+                    kept
+                }
+            }),
+            excluded_attributes: p.excluded_attributes.as_deref().map(|a| known_to(rt, a)),
+            ..p.clone()
+        };
         // Totals first (count=0), then the slice of this type's page.
         let probe = ListParams {
             count: Some(0),
@@ -278,6 +323,15 @@ fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
         (0, Some(e)) => Err(e),
         _ => Ok(discovery::list_response(resources, total, start)),
     }
+}
+
+/// The entries of an attribute list that exist for `rt`.
+fn known_to(rt: &ResourceTypeDef, list: &str) -> String {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| rt.resolve(a).is_some() || rt.extension(a).is_some())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn same_tag(candidate: &str, current: &str) -> bool {

@@ -26,6 +26,27 @@ pub fn version_number(tag: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+fn prefix_relative(s: &mut String, base: &str) {
+    if s.starts_with('/') {
+        s.insert_str(0, base);
+    }
+}
+
+fn absolutize_value(v: &mut Value, base: &str) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                match child {
+                    Value::String(s) if k == "location" || k == "$ref" => prefix_relative(s, base),
+                    _ => absolutize_value(child, base),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| absolutize_value(i, base)),
+        _ => {}
+    }
+}
+
 impl Response {
     pub fn json(status: u16, body: Value) -> Response {
         let mut headers = Map::new();
@@ -72,6 +93,18 @@ impl Response {
             status: 304,
             headers,
             body: None,
+        }
+    }
+
+    /// Make our relative URLs (`/Users/…`, `/Groups/…`, discovery
+    /// locations) absolute under `base`: the Location header, and every
+    /// `location` / `$ref` string in the body.
+    pub fn absolutize(&mut self, base: &str) {
+        if let Some(Value::String(l)) = self.headers.get_mut("Location") {
+            prefix_relative(l, base);
+        }
+        if let Some(b) = &mut self.body {
+            absolutize_value(b, base);
         }
     }
 

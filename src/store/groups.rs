@@ -70,7 +70,7 @@ pub fn get(tenant: pgrx::Uuid, id: &str, with_members: bool) -> ScimResult<Value
 pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
     let gid = parse_id(&GROUP_TYPE, id)?;
     match spi::two::<i64, JsonB>(
-        "SELECT version, resource FROM scim.groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT version, resource FROM scim.groups WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
         &[tenant.into(), gid.into()],
     )? {
         Some((Some(v), Some(r))) => Ok((gid, v, r.0)),

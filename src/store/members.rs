@@ -39,10 +39,19 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
     }
     let (missing, added) = spi::two::<String, i64>(
         "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
+              -- FOR KEY SHARE: a concurrent DELETE of a member waits for us
+              -- (and its trigger then removes the new membership), or has
+              -- already removed the row (and the id is unknown here).
+              users_found AS (SELECT u.id FROM scim.users u
+                               WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
+                               ORDER BY u.id FOR KEY SHARE),
+              groups_found AS (SELECT g.id FROM scim.groups g
+                                WHERE g.tenant_id = $1 AND g.id = ANY($3::uuid[])
+                                ORDER BY g.id FOR KEY SHARE),
               typed AS (
                 SELECT w.id,
-                       CASE WHEN EXISTS (SELECT 1 FROM scim.users u WHERE u.tenant_id = $1 AND u.id = w.id) THEN 'User'
-                            WHEN EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = $1 AND g.id = w.id) THEN 'Group'
+                       CASE WHEN w.id IN (SELECT id FROM users_found) THEN 'User'
+                            WHEN w.id IN (SELECT id FROM groups_found) THEN 'Group'
                        END AS kind
                   FROM wanted w),
               ins AS (

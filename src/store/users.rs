@@ -89,7 +89,7 @@ pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
 pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
     let uid = parse_id(&USER_TYPE, id)?;
     match spi::two::<i64, JsonB>(
-        "SELECT version, resource FROM scim.users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT version, resource FROM scim.users WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
         &[tenant.into(), uid.into()],
     )? {
         Some((Some(v), Some(r))) => Ok((uid, v, r.0)),

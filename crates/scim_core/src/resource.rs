@@ -52,6 +52,9 @@ pub fn normalize(rt: &ResourceTypeDef, input: &Value) -> ScimResult<Normalized> 
                 ScimError::invalid_value(format!("'{}' must be an object", ext.id))
             })?;
             for (k, v) in inner {
+                if k.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let attr = ext.attr(k).ok_or_else(|| {
                     ScimError::invalid_value(format!("unknown attribute '{}:{}'", ext.id, k))
                 })?;
@@ -89,6 +92,7 @@ pub fn normalize(rt: &ResourceTypeDef, input: &Value) -> ScimResult<Normalized> 
     }
 
     check_required(rt, &out)?;
+    check_indexed_lengths(&out)?;
     let schemas = present_schemas(rt, &out);
     let mut resource = Map::new();
     resource.insert("schemas".into(), schemas);
@@ -249,6 +253,42 @@ fn check_single_primary(items: &[Value], path: &str) -> ScimResult<()> {
             "at most one '{}' value may have primary=true",
             path
         )));
+    }
+    Ok(())
+}
+
+/// Longest value accepted for attributes that live in b-tree / GIN index
+/// entries (a Postgres index row holds at most ~2.7 kB): a clear 400
+/// instead of an "index row size exceeds" error.
+pub const MAX_INDEXED_BYTES: usize = 2048;
+
+fn check_indexed_lengths(out: &Map<String, Value>) -> ScimResult<()> {
+    let too_long = |name: &str, v: &str| {
+        (v.len() > MAX_INDEXED_BYTES).then(|| {
+            ScimError::invalid_value(format!(
+                "'{name}' is {} bytes long; at most {MAX_INDEXED_BYTES} are allowed",
+                v.len()
+            ))
+        })
+    };
+    for name in ["userName", "displayName", "externalId"] {
+        if let Some(e) = out
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|v| too_long(name, v))
+        {
+            return Err(e);
+        }
+    }
+    let emails = out.get("emails").and_then(Value::as_array);
+    for e in emails.into_iter().flatten() {
+        if let Some(err) = e
+            .get("value")
+            .and_then(Value::as_str)
+            .and_then(|v| too_long("emails.value", v))
+        {
+            return Err(err);
+        }
     }
     Ok(())
 }
@@ -703,6 +743,16 @@ mod tests {
                 json!({"userName": "a\u{0}b"}),
                 ScimType::InvalidValue,
                 "NUL",
+            ),
+            (
+                json!({"userName": "x".repeat(MAX_INDEXED_BYTES + 1)}),
+                ScimType::InvalidValue,
+                "'userName' is 2049 bytes long",
+            ),
+            (
+                json!({"userName": "a", "emails": [{"value": "y".repeat(3000)}]}),
+                ScimType::InvalidValue,
+                "'emails.value' is 3000 bytes",
             ),
         ];
         for (input, ty, needle) in cases {

@@ -119,3 +119,48 @@ SELECT scim.scim_postgrest('{"userName": "bulk-b"}')->>'scimType' AS scim_type,
 SELECT set_config('request.headers', '{"x-scim-method": "GET", "x-scim-path": "/Users"}', true) IS NOT NULL AS set;
 SELECT scim.scim_postgrest('{}')->>'status' AS body_status, current_setting('response.status') AS status;
 COMMIT;
+
+-- Absolute URLs when the proxy tells us the public base (gateway headers).
+SELECT headers->>'Location' LIKE 'https://scim.example.com/scim/v2/Users/%' AS absolute_location,
+       body->'meta'->>'location' = headers->>'Location' AS meta_matches
+  FROM scim.scim_http('POST', '/Users', '', (:'auth')::jsonb ||
+       '{"host": "scim.example.com", "x-forwarded-proto": "https", "x-scim-base-path": "/scim/v2"}', '{"userName": "absolute"}');
+SELECT body->'Resources'->0->'meta'->>'location' LIKE 'http://proxy.example/scim/v2/Users/%' AS list_locations
+  FROM scim.scim_http('GET', '/Users', 'filter=userName%20eq%20%22absolute%22', (:'auth')::jsonb ||
+       '{"x-scim-base-url": "http://proxy.example/scim/v2/"}');
+
+-- Readable 405; cursorTimeout is not advertised (no expiry).
+SELECT status, body->>'detail' AS detail FROM scim.scim_http('PUT', '/Users', '', :'auth', '{}');
+SELECT body->'pagination' ? 'cursorTimeout' AS has_cursor_timeout FROM scim.scim_http('GET', '/ServiceProviderConfig');
+
+-- Root /.search with attributes of only one type.
+SELECT status, (SELECT bool_and(NOT r ? 'members') FROM jsonb_array_elements(body->'Resources') r) AS no_members
+  FROM scim.scim_http('POST', '/.search', '', :'auth',
+       '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "excludedAttributes": ["members"], "count": 5}');
+
+-- Over-long indexed values are a clean 400, not an index error.
+SELECT status, body->>'detail' AS detail
+  FROM scim.scim_http('POST', '/Users', '', :'auth', jsonb_build_object('userName', repeat('u', 3000))::text);
+
+-- A membership change gives the member a new ETag (its `groups` changed).
+SELECT headers->>'ETag' AS before FROM scim.scim_http('GET', '/Users/' || uid('absolute'), '', :'auth');
+SELECT status FROM scim.scim_http('PATCH', '/Groups/' || gid('http-group'), '', :'auth', format(
+       '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": "%s"}]}]}', uid('absolute')));
+SELECT headers->>'ETag' AS after, body->'groups'->0->>'display' AS grp FROM scim.scim_http('GET', '/Users/' || uid('absolute'), '', :'auth');
+
+-- Privileges: only the token-authenticated entry points are meant for web
+-- roles; nothing is executable by PUBLIC.
+CREATE ROLE scim_web_test NOLOGIN;
+GRANT USAGE ON SCHEMA scim TO scim_web_test;
+GRANT EXECUTE ON FUNCTION scim.scim_http(text, text, text, jsonb, text) TO scim_web_test;
+SET ROLE scim_web_test;
+SELECT try($$ SELECT scim.scim_create_user('{"userName": "sneaky"}') $$) LIKE '42501%' AS sql_api_denied;
+SELECT try($$ SELECT scim._http_as('00000000-0000-0000-0000-000000000000', 'GET', '/Users', '', '{}', NULL) $$) LIKE '42501%' AS internal_denied;
+SELECT status, body->'totalResults' IS NOT NULL AS listed
+  FROM scim.scim_http('GET', '/Users', 'count=0', :'auth');
+RESET ROLE;
+REVOKE ALL ON FUNCTION scim.scim_http(text, text, text, jsonb, text) FROM scim_web_test;
+REVOKE ALL ON SCHEMA scim FROM scim_web_test;
+DROP ROLE scim_web_test;
+SELECT count(*) AS public_functions FROM pg_proc p
+ WHERE p.pronamespace = 'scim'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE');

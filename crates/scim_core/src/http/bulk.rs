@@ -266,11 +266,11 @@ pub fn run(
             } else {
                 let path = substitute_str(&op.path, &ids);
                 let data = op.data.as_ref().map(|d| substitute(d, &ids));
-                if path
-                    .to_ascii_lowercase()
-                    .trim_start_matches('/')
-                    .starts_with("bulk")
-                {
+                // Ask the router itself, so `/%42ulk` is judged as it will be routed.
+                if matches!(
+                    super::route::parse_route(&path),
+                    Ok(super::route::Route::Bulk)
+                ) {
                     error_result(
                         400,
                         Some(crate::ScimType::InvalidValue),
@@ -416,7 +416,8 @@ mod tests {
                 {"method": "POST", "path": "/Groups", "bulkId": "y", "data": {"members": [{"value": "bulkId:x"}]}},
                 {"method": "POST", "path": "/Users", "bulkId": "f", "data": {"fail": 1}},
                 {"method": "POST", "path": "/Groups", "bulkId": "h", "data": {"members": [{"value": "bulkId:f"}]}},
-                {"method": "DELETE", "path": "/Users/bulkId:nope"}
+                {"method": "DELETE", "path": "/Users/bulkId:nope"},
+                {"method": "POST", "path": "/%42ulk", "bulkId": "n", "data": {"schemas": []}}
             ]),
             None,
         ))
@@ -429,6 +430,7 @@ mod tests {
         assert_eq!(ops[2]["status"], "400");
         assert!(detail(3).contains("failed"));
         assert!(detail(4).contains("not defined"));
+        assert!(detail(5).contains("cannot be nested"), "{}", detail(5));
     }
 
     #[test]

@@ -19,8 +19,7 @@ pub fn service_provider_config() -> Value {
         "sort": {"supported": true},
         "etag": {"supported": true},
         "pagination": {"cursor": true, "index": true, "defaultPaginationMethod": "index",
-                       "defaultPageSize": super::DEFAULT_COUNT, "maxPageSize": MAX_RESULTS,
-                       "cursorTimeout": 0},
+                       "defaultPageSize": super::DEFAULT_COUNT, "maxPageSize": MAX_RESULTS},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",

@@ -181,6 +181,10 @@ impl State<'_> {
             .as_object()
             .ok_or_else(|| ScimError::invalid_value(format!("'{}' must be an object", ext.id)))?;
         for (k, v) in obj {
+            // Clients (scim2-tester) repeat `schemas` inside the value.
+            if k.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let attr = ext.attr(k).ok_or_else(|| {
                 ScimError::invalid_value(format!("unknown attribute '{}:{}'", ext.id, k))
             })?;
