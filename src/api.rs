@@ -31,7 +31,7 @@ fn scim_build_info() -> String {
 fn scim_create_user(resource: JsonB) -> JsonB {
     JsonB(
         tenant::current()
-            .and_then(|t| users::create(t, &resource.0))
+            .and_then(|t| create(t, &USER_TYPE, &resource.0))
             .or_raise(),
     )
 }
@@ -40,16 +40,19 @@ fn scim_create_user(resource: JsonB) -> JsonB {
 fn scim_create_group(resource: JsonB) -> JsonB {
     JsonB(
         tenant::current()
-            .and_then(|t| groups::create(t, &resource.0))
+            .and_then(|t| create(t, &GROUP_TYPE, &resource.0))
             .or_raise(),
     )
 }
 
+/// Every response carries the default projection (`returned` rules: never
+/// `password`, `members.display` only on request).
 pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
-    match rt.kind {
-        ResourceKind::User => users::create(t, resource),
-        ResourceKind::Group => groups::create(t, resource),
-    }
+    let created = match rt.kind {
+        ResourceKind::User => users::create(t, resource)?,
+        ResourceKind::Group => groups::create(t, resource)?,
+    };
+    project(rt, &created, None, None)
 }
 
 #[pg_extern]
@@ -100,10 +103,11 @@ pub fn replace(
     resource: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
-    match rt.kind {
-        ResourceKind::User => users::replace(t, id, resource, if_match),
-        ResourceKind::Group => groups::replace(t, id, resource, if_match),
-    }
+    let replaced = match rt.kind {
+        ResourceKind::User => users::replace(t, id, resource, if_match)?,
+        ResourceKind::Group => groups::replace(t, id, resource, if_match)?,
+    };
+    project(rt, &replaced, None, None)
 }
 
 #[pg_extern]
@@ -222,7 +226,9 @@ fn scim_patch(
     patch: JsonB,
     if_match: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    let r = store::resource_type(resource_type)
-        .and_then(|rt| store::patch::patch(tenant::current()?, rt, id, &patch.0, if_match));
+    let r = store::resource_type(resource_type).and_then(|rt| {
+        let patched = store::patch::patch(tenant::current()?, rt, id, &patch.0, if_match)?;
+        project(rt, &patched, None, None)
+    });
     JsonB(r.or_raise())
 }

@@ -32,8 +32,8 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
     } = resource::normalize(&GROUP_TYPE, input)?;
     let p = promote(&resource);
     let gid = spi::one::<pgrx::Uuid>(
-        "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource, created, last_modified)
+         SELECT $1, $2, $3, $4, t, t FROM clock_timestamp() AS t
          ON CONFLICT DO NOTHING
          RETURNING id",
         &[
@@ -134,6 +134,7 @@ pub fn replace(
 }
 
 pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    members::lock_parent_groups(tenant, parse_id(&GROUP_TYPE, id)?)?;
     let (gid, version, _) = lock(tenant, id)?;
     check_if_match(if_match, version)?;
     // Its own member rows go by FK cascade; its memberships in other

@@ -39,12 +39,14 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
     }
     let (missing, added) = spi::two::<String, i64>(
         "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
-              -- FOR KEY SHARE: a concurrent DELETE of a member waits for us
-              -- (and its trigger then removes the new membership), or has
-              -- already removed the row (and the id is unknown here).
+              -- Locked (in id order, so adders never deadlock each other):
+              -- a concurrent DELETE of a member waits for us (and its
+              -- trigger then removes the new membership), or has already
+              -- removed the row (and the id is unknown here). NO KEY UPDATE
+              -- because the version-bump trigger updates these rows anyway.
               users_found AS (SELECT u.id FROM scim.users u
                                WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
-                               ORDER BY u.id FOR KEY SHARE),
+                               ORDER BY u.id FOR NO KEY UPDATE),
               groups_found AS (SELECT g.id FROM scim.groups g
                                 WHERE g.tenant_id = $1 AND g.id = ANY($3::uuid[])
                                 ORDER BY g.id FOR KEY SHARE),
@@ -68,6 +70,20 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
         return Err(unknown_member(&id));
     }
     Ok(added.unwrap_or(0))
+}
+
+/// Lock, in id order, every group `member` belongs to. Deleting a user or
+/// group takes these locks before its own row lock: membership writers
+/// lock group → member, so the delete must not go member → group
+/// (its trigger bumps those groups' versions) or the two would deadlock.
+pub fn lock_parent_groups(tenant: pgrx::Uuid, member: pgrx::Uuid) -> ScimResult<()> {
+    execute(
+        "SELECT 1 FROM scim.groups g
+          WHERE g.tenant_id = $1
+            AND g.id IN (SELECT m.group_id FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = $2)
+          ORDER BY g.id FOR NO KEY UPDATE",
+        &[tenant.into(), member.into()],
+    )
 }
 
 /// Remove the given members; ids that are not members are ignored.

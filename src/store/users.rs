@@ -1,7 +1,7 @@
 //! Users: create, read, replace, delete.
 
 use super::etag::check_if_match;
-use super::{execute, not_found, parse_id, query_json, render, spi};
+use super::{execute, members, not_found, parse_id, query_json, render, spi};
 use crate::secrets::hash_password;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -53,8 +53,8 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
     // userName) returns no row instead of raising, and becomes a clean 409.
     query_json(
         &format!(
-            "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, t, t FROM clock_timestamp() AS t
              ON CONFLICT DO NOTHING
              RETURNING {}",
             render::user_json()
@@ -158,6 +158,7 @@ pub fn replace(
 }
 
 pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    members::lock_parent_groups(tenant, parse_id(&USER_TYPE, id)?)?;
     let (uid, version, _) = lock(tenant, id)?;
     check_if_match(if_match, version)?;
     // Memberships go with it (trigger scim._drop_memberships).

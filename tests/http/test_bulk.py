@@ -218,8 +218,6 @@ def test_bulk_nested_bulk_rejected(scim):
         assert str(r["status"]).startswith("4"), (path, r)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: nested-Bulk check compares the raw path; "
-                   "a percent-encoded '/%42ulk' is decoded by the router and runs a nested Bulk")
 def test_bulk_nested_bulk_percent_encoded_rejected(scim):
     name = uniq("nested-enc")
     inner = bulk(post_user("inner", name))

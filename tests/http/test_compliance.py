@@ -20,28 +20,10 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STATUSES = ("SUCCESS", "COMPLIANT", "ACCEPTABLE", "DEVIATION", "ERROR", "CRITICAL", "SKIPPED")
 FAILING = ("ERROR", "CRITICAL")
 
-# Failures scim2-tester reports today, each verified by hand. Keyed by
-# (check name, first quoted name in the reason). The set must match exactly,
-# so fixing one of these turns the test red until this list is updated.
-KNOWN_FAILURES = {
-    # bug: SPC advertises pagination.cursorTimeout = 0; RFC 9865 §4 makes it
-    # a positive integer (OPTIONAL: omit it rather than send 0).
-    ("service_provider_config_endpoint", None),
-    # bug: PATCH add/replace with path = the enterprise extension URN and a
-    # value object carrying "schemas" is rejected ("unknown attribute
-    # '…:enterprise:2.0:User:schemas'"); the sub-object's schemas should be ignored.
-    ("check_add_attribute", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
-    ("check_replace_attribute", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
-    # bug: POST /.search (all resource types) rejects excludedAttributes=members
-    # with 400 "unknown attribute 'members'": attributes are resolved against
-    # the User schema only.
-    ("search_with_attributes", "members"),
-    # not a product bug: the server fills the readOnly members[].display from
-    # the member's displayName/userName, and scim2-tester compares the whole
-    # member object with the one it sent (display=None).
-    ("check_add_attribute", "members"),
-    ("check_replace_attribute", "members"),
-}
+# Failures scim2-tester may report, each verified by hand, keyed by (check
+# name, first quoted name in the reason). Empty: zero failures is the bar.
+# The set must match exactly, so a new failure turns the test red.
+KNOWN_FAILURES: set = set()
 
 
 def scim2_cli() -> str:
@@ -90,11 +72,6 @@ def compliance_tenant(new_tenant):
     return new_tenant("pytest-compliance")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ServiceProviderConfig pagination.cursorTimeout is 0 (RFC 9865: positive integer); "
-    "scim2-cli refuses the server at discovery, so no check runs",
-)
 def test_scim2_tester_as_is(base_url, compliance_tenant):
     rc, out = run_tester(base_url, compliance_tenant.token)
     results = parse(out)

@@ -119,12 +119,6 @@ def test_racing_group_creates_same_name(scim):
     assert codes.count(201) == 1 and codes.count(409) == THREADS - 1, codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: membership has no FK on member_id; a member add racing a user DELETE "
-    "(existence checked in the add's snapshot, cleanup trigger runs in the delete's) "
-    "leaves the group referencing the deleted user",
-)
 def test_concurrent_membership_on_many_groups_and_user_delete(scim):
     """Deleting a user while others add it to groups: no 500s, and no group
     ends up referencing the deleted user (several rounds: it is a race)."""

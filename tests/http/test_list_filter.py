@@ -358,8 +358,6 @@ def test_root_search_spans_resource_types(scim):
     assert got == {u["id"]: "User", g["id"]: "Group"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: POST /.search resolves attributes/excludedAttributes against the "
-                   "User schema only: excludedAttributes=members → 400 \"unknown attribute 'members'\"")
 def test_root_search_group_attribute_projection(scim):
     name = uniq("RootProj")
     u = scim.create_user(displayName=name)

@@ -85,13 +85,6 @@ def test_wrapper_ignores_postgrest_authorization_header(tx, issue_token):
     assert status == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the extension leaves PostgreSQL's default EXECUTE-to-PUBLIC on its functions; "
-    "the PostgREST web role can call scim._http_as(tenant uuid, …) / _http_dispatch_as "
-    "(no token check: any tenant), scim_token_issue, scim_tenant_create, … "
-    "(README 'Roles and grants': only scim_postgrest must be executable)",
-)
 def test_web_role_can_execute_only_the_wrapper(tx):
     role = make_web_role(tx)
     rows = tx.execute(
@@ -102,11 +95,6 @@ def test_web_role_can_execute_only_the_wrapper(tx):
     assert [r[0] for r in rows] == ["scim.scim_postgrest(jsonb)"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: scim.scim_postgrest is not SECURITY DEFINER (README 'Roles and grants' says it must be); "
-    "with roles.sql's scim_web every authenticated request is 500 'permission denied for table users'",
-)
 def test_web_role_request_through_wrapper(tx, issue_token):
     token = issue_token()
     role = make_web_role(tx)

@@ -40,11 +40,6 @@ def test_wrong_method_405(scim, method, path):
     assert_error(r, 405)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 405 detail is format!(\"{m:?} ... {route:?}\").to_uppercase(), which dumps the "
-    "whole ResourceTypeDef/SchemaDef Debug output (up to ~19 KB, upper-cased) into the error body",
-)
 @pytest.mark.parametrize("method,path", [("PUT", "/Users"), ("DELETE", "/Groups"), ("POST", "/Users/abc")])
 def test_405_detail_is_readable(scim, method, path):
     """The error detail is a sentence for humans, not an internal dump."""

@@ -383,12 +383,6 @@ def test_enterprise_extension_projection(scim):
     assert ENTERPRISE not in got
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: values over ~2.7 KB in btree-indexed columns fail with PostgreSQL's "
-    "'index row size N exceeds btree version 4 maximum 2704 for index users_user_name_ci' "
-    "as the SCIM detail (no length check naming the attribute)",
-)
 @pytest.mark.parametrize("attr", ["userName", "displayName"])
 def test_long_indexed_value_clean_error(scim, attr):
     """A value too long for the server: either stored, or a clean 400 that
@@ -421,12 +415,6 @@ def test_non_ascii_case_variant_duplicate_409(scim):
     assert_error(scim.post("/Users", user_body(name.lower())), 409, "uniqueness")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Location / meta.location / $ref are '/Users/<id>' (relative to the SCIM base), but an "
-    "absolute-path reference resolves against the host root (RFC 3986 §5.2): following it from "
-    "http://host/scim/v2/Users gives http://host/Users/<id> → 404",
-)
 def test_location_header_can_be_followed(scim):
     from urllib.parse import urljoin
 

@@ -455,7 +455,7 @@ pub fn project(
             continue;
         }
         let kept = match &include {
-            None => Some(v.clone()),
+            None => Some(without_request_only(rt, k, v)),
             Some(sel) => select(rt, k, v, sel),
         };
         if let Some(v) = kept {
@@ -466,6 +466,25 @@ pub fn project(
         }
     }
     Ok(Value::Object(out))
+}
+
+/// Drop sub-attributes whose `returned` is "request" (RFC 7643 §7: only
+/// returned when named in `attributes`), e.g. a group member's `display`.
+fn without_request_only(rt: &ResourceTypeDef, key: &str, v: &Value) -> Value {
+    let Some((_, attr)) = rt.top_level(key) else {
+        return v.clone();
+    };
+    let hidden: Vec<&str> = attr
+        .sub_attributes
+        .iter()
+        .filter(|s| s.returned == Returned::Request)
+        .map(|s| s.name)
+        .collect();
+    let mut v = v.clone();
+    for name in hidden {
+        remove_sub(&mut v, name);
+    }
+    v
 }
 
 /// The part of top-level member `key` (value `v`) selected by `sel`.
@@ -833,6 +852,13 @@ mod tests {
         assert_eq!(p["name"], json!({"familyName": "F"}));
         let p = project(&USER_TYPE, &r, None, Some(ENTERPRISE_USER_SCHEMA)).unwrap();
         assert!(p.get(ENTERPRISE_USER_SCHEMA).is_none());
+        // returned=request: a member's display only when asked for.
+        let g = json!({"schemas": [crate::schema::GROUP_SCHEMA], "id": "g", "displayName": "G",
+                       "members": [{"value": "u1", "display": "Ann", "type": "User"}]});
+        let p = project(&GROUP_TYPE, &g, None, None).unwrap();
+        assert_eq!(p["members"], json!([{"value": "u1", "type": "User"}]));
+        let p = project(&GROUP_TYPE, &g, Some("members.display"), None).unwrap();
+        assert_eq!(p["members"], json!([{"display": "Ann"}]));
         let e = project(&USER_TYPE, &r, Some("nope"), None).unwrap_err();
         assert_eq!(e.status, 400);
     }

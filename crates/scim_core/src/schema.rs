@@ -378,10 +378,15 @@ pub static ENTERPRISE_USER: SchemaDef = SchemaDef {
     ],
 };
 
+// `display` is derived from the member (its displayName, else userName) and
+// returned only on request: clients that compare members with what they
+// sent (no display) see exactly that; `attributes=members.display` asks.
 const MEMBER_SUBS: &[AttrDef] = &[
     AttrDef::string("value").mutability(Immutable).case_exact(),
     AttrDef::reference("$ref", &["User", "Group"]).mutability(Immutable),
-    AttrDef::string("display").mutability(ReadOnly),
+    AttrDef::string("display")
+        .mutability(ReadOnly)
+        .returned(Returned::Request),
     AttrDef::string("type")
         .canonical(&["User", "Group"])
         .mutability(Immutable),

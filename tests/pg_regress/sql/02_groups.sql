@@ -3,7 +3,10 @@ SELECT scim.scim_create_user('{"userName": "carol", "displayName": "Carol C"}')-
 SELECT scim.scim_create_user('{"userName": "dave"}')->>'userName' AS u;
 
 SELECT r->>'displayName' AS name, jsonb_array_length(r->'members') AS n_members,
-       (SELECT array_agg(m->>'display' ORDER BY m->>'display') FROM jsonb_array_elements(r->'members') m) AS displays,
+       -- members.display is returned only on request (returned: "request").
+       (SELECT array_agg(m->>'display' ORDER BY m->>'display')
+          FROM jsonb_array_elements(scim.scim_get('Group', r->>'id', 'members.display')->'members') m) AS displays,
+       r->'members'->0 ? 'display' AS display_by_default,
        (SELECT bool_and(m->>'type' = 'User' AND m->>'$ref' = '/Users/' || (m->>'value')) FROM jsonb_array_elements(r->'members') m) AS refs_ok,
        r->'meta'->>'version' AS version
   FROM scim.scim_create_group(jsonb_build_object(
@@ -39,7 +42,8 @@ SELECT scim.scim_get('Group', gid('Engineering'), NULL, 'members') ? 'members' A
 SELECT scim.scim_get('Group', gid('Engineering'), 'displayName') - 'id' AS only_name;
 
 -- PUT computes the membership delta: dave stays, carol goes.
-SELECT jsonb_array_length(r->'members') AS n, r->'members'->0->>'display' AS who, r->'meta'->>'version' AS version
+SELECT jsonb_array_length(r->'members') AS n,
+       scim.scim_get('Group', r->>'id', 'members.display')->'members'->0->>'display' AS who, r->'meta'->>'version' AS version
   FROM scim.scim_replace('Group', gid('Engineering'), jsonb_build_object(
         'displayName', 'Engineering', 'members', jsonb_build_array(jsonb_build_object('value', uid('dave'))))) AS r;
 -- A failing PUT (unknown member) leaves name and members untouched.

@@ -343,6 +343,7 @@ SELECT scim.policy_allows('pol_alice', 'skills', 'only-here') AS not_here;
 CREATE ROLE pol_reader NOLOGIN;
 GRANT USAGE ON SCHEMA scim, pol_capture TO pol_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA scim TO pol_reader;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scim TO pol_reader;
 SET ROLE pol_reader;
 SET scim.tenant = 'pol_tenant';
 SELECT name FROM scim.policies ORDER BY name;
@@ -350,6 +351,7 @@ SELECT scim.policy_allows('pol_alice', 'skills', 'only-here') AS via_rls_role;
 RESET scim.tenant;
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA scim FROM pol_reader;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA scim FROM pol_reader;
 REVOKE ALL ON SCHEMA scim, pol_capture FROM pol_reader;
 DROP ROLE pol_reader;
 
