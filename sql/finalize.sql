@@ -96,23 +96,31 @@ BEGIN
 END
 $$;
 
--- The one HTTP entry point. The EXCEPTION block makes every request a
--- sub-transaction: a request that fails leaves no partial write.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+-- One request in a sub-transaction: a request that fails leaves no partial
+-- write, and its error becomes a SCIM error response. `tenant` NULL means
+-- "authenticate by the bearer token"; Bulk passes the tenant it already
+-- authenticated. Owner-only.
+CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
 RETURNS scim.http_response LANGUAGE plpgsql AS $$
 DECLARE
     r jsonb;
     m text; d text; s text;
 BEGIN
     BEGIN
-        r := scim._http_dispatch(method, path, query, headers, body);
+        r := scim._http_dispatch(tenant, method, path, query, headers, body);
         RETURN ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
     END;
     RETURN scim._http_error(s, m, d);
 END
+$$;
+
+-- The one HTTP entry point (the gateway calls it; scim_postgrest too).
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE sql AS $$
+    SELECT * FROM scim._http(NULL, method, path, query, headers, body)
 $$;
 
 -- PostgREST exposure (see examples/postgrest/): nginx rewrites
@@ -151,23 +159,6 @@ BEGIN
 END
 $$;
 
--- One request for an already-authenticated tenant, in a sub-transaction
--- (each Bulk operation).
-CREATE FUNCTION scim._http_as(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    r jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch_as(tenant, method, path, query, headers, body);
-        RETURN ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-    END;
-    RETURN scim._http_error(s, m, d);
-END
-$$;
 
 ALTER FUNCTION scim.scim_http(text, text, text, jsonb, text)
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -118,10 +118,7 @@ fn scim_delete(resource_type: &str, id: &str, if_match: default!(Option<&str>, "
 }
 
 pub fn delete(t: Tenant, rt: &ResourceTypeDef, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    match rt.kind {
-        ResourceKind::User => users::delete(t, id, if_match),
-        ResourceKind::Group => groups::delete(t, id, if_match),
-    }
+    store::rows::delete(t, rt, id, if_match)
 }
 
 /// Whether a group read must load its (possibly huge) member list.

@@ -1,4 +1,4 @@
-//! `/Bulk` and `scim_bulk`: each operation runs through `scim._http_as`,
+//! `/Bulk` and `scim_bulk`: each operation runs through `scim._http`,
 //! i.e. the same dispatcher as a single request, in its own
 //! sub-transaction (one failed operation leaves no partial write and does
 //! not undo the others).
@@ -48,7 +48,7 @@ fn exec(
     };
     let body = data.map(|d| d.to_string());
     let (status, hdrs, resp) = Spi::get_three_with_args::<i32, JsonB, JsonB>(
-        "SELECT status, headers, body FROM scim._http_as($1, $2, $3, '', $4, $5)",
+        "SELECT status, headers, body FROM scim._http($1, $2, $3, '', $4, $5)",
         &[
             tenant.into(),
             method.into(),

@@ -58,8 +58,12 @@ impl Request<'_> {
     }
 }
 
+/// One request. `tenant` NULL: authenticate by the bearer token (the
+/// normal case); set: an already-authenticated tenant (Bulk operations).
+/// Owner-only (`scim._http` wraps it in a sub-transaction).
 #[pg_extern(name = "_http_dispatch")]
 fn http_dispatch(
+    tenant: Option<pgrx::Uuid>,
     method: &str,
     path: &str,
     query: Option<&str>,
@@ -74,28 +78,11 @@ fn http_dispatch(
         headers: &headers,
         body,
     };
-    JsonB(dispatch(&req).or_raise().into_json())
-}
-
-/// The dispatcher for an already-authenticated tenant (Bulk operations).
-#[pg_extern(name = "_http_dispatch_as")]
-fn http_dispatch_as(
-    tenant: pgrx::Uuid,
-    method: &str,
-    path: &str,
-    query: Option<&str>,
-    headers: Option<JsonB>,
-    body: Option<&str>,
-) -> JsonB {
-    let headers = headers.map(|h| h.0).unwrap_or(Value::Null);
-    let req = Request {
-        method,
-        path,
-        query: query.unwrap_or(""),
-        headers: &headers,
-        body,
+    let resp = match tenant {
+        None => dispatch(&req),
+        Some(t) => dispatch_as(t, &req),
     };
-    JsonB(dispatch_as(tenant, &req).or_raise().into_json())
+    JsonB(resp.or_raise().into_json())
 }
 
 pub fn dispatch(req: &Request) -> ScimResult<Response> {

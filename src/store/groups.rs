@@ -1,7 +1,7 @@
 //! Groups: create, read, replace, delete. Members live in scim.members.
 
 use super::etag::check_if_match;
-use super::{execute, members, not_found, parse_id, query_json, render, spi};
+use super::{execute, members, not_found, parse_id, query_json, render, rows, spi};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, MemberRef, Normalized};
@@ -65,19 +65,6 @@ pub fn get(tenant: pgrx::Uuid, id: &str, with_members: bool) -> ScimResult<Value
     read(tenant, gid, with_members).map_err(|_| not_found(&GROUP_TYPE, id))
 }
 
-/// Lock the group row (serialises concurrent writers of one group) and
-/// return (id, version, stored resource).
-pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
-    let gid = parse_id(&GROUP_TYPE, id)?;
-    match spi::two::<i64, JsonB>(
-        "SELECT version, resource FROM scim.groups WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
-        &[tenant.into(), gid.into()],
-    )? {
-        Some((Some(v), Some(r))) => Ok((gid, v, r.0)),
-        _ => Err(not_found(&GROUP_TYPE, id)),
-    }
-}
-
 /// Store a new canonical resource (promoted columns too) and bump the version.
 pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult<()> {
     let p = promote(&resource);
@@ -122,7 +109,7 @@ pub fn replace(
     let Normalized {
         resource, members, ..
     } = resource::normalize(&GROUP_TYPE, input)?;
-    let (gid, version, _) = lock(tenant, id)?;
+    let (gid, version, _) = rows::lock(tenant, &GROUP_TYPE, id)?;
     check_if_match(if_match, version)?;
     write(tenant, gid, resource)?;
     // PUT replaces the member list: an absent `members` clears it
@@ -131,16 +118,4 @@ pub fn replace(
     members::retain_only(tenant, gid, &wanted)?;
     members::add(tenant, gid, &wanted)?;
     read(tenant, gid, true)
-}
-
-pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    members::lock_parent_groups(tenant, parse_id(&GROUP_TYPE, id)?)?;
-    let (gid, version, _) = lock(tenant, id)?;
-    check_if_match(if_match, version)?;
-    // Its own member rows go by FK cascade; its memberships in other
-    // groups and its policy bindings by trigger / FK cascade.
-    execute(
-        "DELETE FROM scim.groups WHERE tenant_id = $1 AND id = $2",
-        &[tenant.into(), gid.into()],
-    )
 }

@@ -2,6 +2,7 @@
 //! stable order (sortBy, ties broken by id), index or cursor paging, and
 //! totalResults computed over the whole match set before paging.
 
+use super::rows::table;
 use super::{render, spi, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -29,13 +30,6 @@ enum Position {
     AfterId(String),
     /// Offset carried in a cursor (explicit sortBy).
     CursorOffset(i64),
-}
-
-fn table(rt: &ResourceTypeDef) -> &'static str {
-    match rt.kind {
-        ResourceKind::User => "scim.users",
-        ResourceKind::Group => "scim.groups",
-    }
 }
 
 /// The JSON expression for a row `r`.

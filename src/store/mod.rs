@@ -8,6 +8,7 @@ pub mod list;
 pub mod members;
 pub mod patch;
 pub mod render;
+pub mod rows;
 pub mod spi;
 pub mod tenant;
 pub mod users;

@@ -5,7 +5,7 @@
 //! needs it) nor rewritten.
 
 use super::etag::check_if_match;
-use super::{groups, members, query_json, users};
+use super::{groups, members, query_json, rows, users};
 use scim_core::patch::{self, MemberDelta};
 use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::ScimResult;
@@ -24,7 +24,7 @@ pub fn patch(
     let ops = patch::parse_request(rt, body)?;
     match rt.kind {
         ResourceKind::User => {
-            let (uid, version, current) = users::lock(tenant, id)?;
+            let (uid, version, current) = rows::lock(tenant, &USER_TYPE, id)?;
             check_if_match(if_match, version)?;
             let out = patch::apply(&USER_TYPE, &current, &ops, &mut || Ok(vec![]))?;
             if !out.changed || (out.resource == current && out.password.is_none()) {
@@ -33,7 +33,7 @@ pub fn patch(
             users::write(tenant, uid, out.resource, out.password)
         }
         ResourceKind::Group => {
-            let (gid, version, current) = groups::lock(tenant, id)?;
+            let (gid, version, current) = rows::lock(tenant, &GROUP_TYPE, id)?;
             check_if_match(if_match, version)?;
             let mut load = || load_members(tenant, gid);
             let out = patch::apply(&GROUP_TYPE, &current, &ops, &mut load)?;

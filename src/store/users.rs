@@ -1,7 +1,7 @@
 //! Users: create, read, replace, delete.
 
 use super::etag::check_if_match;
-use super::{execute, members, not_found, parse_id, query_json, render, spi};
+use super::{not_found, parse_id, query_json, render, rows};
 use crate::secrets::hash_password;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -85,18 +85,6 @@ pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
     .ok_or_else(|| not_found(&USER_TYPE, id))
 }
 
-/// Lock the row and return (version, stored resource).
-pub fn lock(tenant: pgrx::Uuid, id: &str) -> ScimResult<(pgrx::Uuid, i64, Value)> {
-    let uid = parse_id(&USER_TYPE, id)?;
-    match spi::two::<i64, JsonB>(
-        "SELECT version, resource FROM scim.users WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
-        &[tenant.into(), uid.into()],
-    )? {
-        Some((Some(v), Some(r))) => Ok((uid, v, r.0)),
-        _ => Err(not_found(&USER_TYPE, id)),
-    }
-}
-
 /// Write a new canonical resource (and optionally a new password), bump
 /// the version, and return the new representation.
 pub fn write(
@@ -152,18 +140,7 @@ pub fn replace(
     let Normalized {
         resource, password, ..
     } = resource::normalize(&USER_TYPE, input)?;
-    let (uid, version, _) = lock(tenant, id)?;
+    let (uid, version, _) = rows::lock(tenant, &USER_TYPE, id)?;
     check_if_match(if_match, version)?;
     write(tenant, uid, resource, password)
-}
-
-pub fn delete(tenant: pgrx::Uuid, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    members::lock_parent_groups(tenant, parse_id(&USER_TYPE, id)?)?;
-    let (uid, version, _) = lock(tenant, id)?;
-    check_if_match(if_match, version)?;
-    // Memberships go with it (trigger scim._drop_memberships).
-    execute(
-        "DELETE FROM scim.users WHERE tenant_id = $1 AND id = $2",
-        &[tenant.into(), uid.into()],
-    )
 }

@@ -155,7 +155,7 @@ GRANT USAGE ON SCHEMA scim TO scim_web_test;
 GRANT EXECUTE ON FUNCTION scim.scim_http(text, text, text, jsonb, text) TO scim_web_test;
 SET ROLE scim_web_test;
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "sneaky"}') $$) LIKE '42501%' AS sql_api_denied;
-SELECT try($$ SELECT scim._http_as('00000000-0000-0000-0000-000000000000', 'GET', '/Users', '', '{}', NULL) $$) LIKE '42501%' AS internal_denied;
+SELECT try($$ SELECT scim._http('00000000-0000-0000-0000-000000000000', 'GET', '/Users', '', '{}', NULL) $$) LIKE '42501%' AS internal_denied;
 SELECT status, body->'totalResults' IS NOT NULL AS listed
   FROM scim.scim_http('GET', '/Users', 'count=0', :'auth');
 RESET ROLE;

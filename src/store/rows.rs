@@ -1,0 +1,53 @@
+//! What users and groups share: their table, the writer's row lock, and
+//! delete.
+
+use super::etag::check_if_match;
+use super::{execute, members, not_found, parse_id, spi};
+use pgrx::JsonB;
+use scim_core::schema::{ResourceKind, ResourceTypeDef};
+use scim_core::ScimResult;
+use serde_json::Value;
+
+pub fn table(rt: &ResourceTypeDef) -> &'static str {
+    match rt.kind {
+        ResourceKind::User => "scim.users",
+        ResourceKind::Group => "scim.groups",
+    }
+}
+
+/// Lock the row for writing and return (id, version, stored resource).
+/// NO KEY UPDATE serialises the writers of one row without blocking
+/// membership inserts that reference it.
+pub fn lock(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    id: &str,
+) -> ScimResult<(pgrx::Uuid, i64, Value)> {
+    let rid = parse_id(rt, id)?;
+    let sql = format!(
+        "SELECT version, resource FROM {} WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        table(rt)
+    );
+    match spi::two::<i64, JsonB>(&sql, &[tenant.into(), rid.into()])? {
+        Some((Some(v), Some(r))) => Ok((rid, v, r.0)),
+        _ => Err(not_found(rt, id)),
+    }
+}
+
+/// Delete a user or group. Its memberships (and a group's own member rows
+/// and policy bindings) go with it in the same transaction, by trigger and
+/// FK cascade.
+pub fn delete(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    id: &str,
+    if_match: Option<&str>,
+) -> ScimResult<()> {
+    members::lock_parent_groups(tenant, parse_id(rt, id)?)?;
+    let (rid, version, _) = lock(tenant, rt, id)?;
+    check_if_match(if_match, version)?;
+    execute(
+        &format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", table(rt)),
+        &[tenant.into(), rid.into()],
+    )
+}
