@@ -2,7 +2,7 @@
 //! and the hot path `policy_allows`.
 //!
 //! Per call, with SPI plans prepared once per backend and kept (always
-//! generic, see [`super::spi`]):
+//! generic, see [`crate::store::plan`]):
 //!
 //! 1. the tenant and the user the ref names (SCIM id, else userName
 //!    case-insensitively, else a unique externalId) with `active`;
@@ -25,8 +25,8 @@
 //! A user with `active = false` gets nothing; `active` unset counts as
 //! active (RFC 7643 makes the attribute optional).
 
-use super::spi::{get, oid, Plan};
 use crate::error::OrRaise;
+use crate::store::plan::{get, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;

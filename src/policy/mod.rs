@@ -12,4 +12,3 @@
 
 pub mod admin;
 pub mod engine;
-mod spi;

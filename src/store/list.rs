@@ -154,25 +154,29 @@ pub fn list(
     };
 
     let from = table(rt);
+    // LIMIT/OFFSET stay literals (validated integers): with a parameter
+    // the generic plan would assume a large LIMIT and could pick a full sort
+    // over the PK walk that pages need.
     let page_sql = format!(
-        "SELECT {json}, r.id FROM {from} r WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        "SELECT {json}, r.id FROM {from} r WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}",
         json = row_json(rt, with_members),
-        limit = count,
     );
     let mut resources = Vec::new();
     let mut last_id = None;
     if count > 0 {
         spi::for_each_row(&page_sql, &args(tenant, &params), |row| {
-            if let Some(j) = row.get::<JsonB>(1)? {
+            if let Some(j) = row.get::<JsonB>(1) {
                 resources.push(j.0);
             }
-            last_id = row.get::<pgrx::Uuid>(2)?;
+            last_id = row.get::<pgrx::Uuid>(2);
             Ok(())
         })?;
     }
 
-    // totalResults over the whole match set. A first page that is not full
-    // already holds every match: skip the second query (the IdP lookup case).
+    // totalResults over the whole match set, by its own count: a window
+    // count in the page query would make the planner materialise every
+    // match before LIMIT. A first page that is not full already holds every
+    // match: no second query (the IdP lookup case).
     let first_page = matches!(position, Position::Index(1))
         || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
     let total = if first_page && count > 0 && (resources.len() as i64) < count {
@@ -223,7 +227,7 @@ pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimRe
     );
     let mut out = vec![];
     spi::for_each_row(&sql, &args(tenant, &w.params), |row| {
-        if let Some(j) = row.get::<JsonB>(1)? {
+        if let Some(j) = row.get::<JsonB>(1) {
             out.push(j.0);
         }
         Ok(())

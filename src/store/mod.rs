@@ -7,6 +7,7 @@ pub mod groups;
 pub mod list;
 pub mod members;
 pub mod patch;
+pub mod plan;
 pub mod render;
 pub mod rows;
 pub mod spi;

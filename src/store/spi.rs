@@ -1,14 +1,12 @@
 //! SPI with kept plans. Every statement we run has a fixed shape (values
 //! are always bound parameters, filters compile to the same text for the
-//! same shape), so each distinct SQL text is prepared once per backend and
-//! reused: no parse/plan per call. Postgres' plan cache still re-plans a
-//! kept plan after DDL, and picks custom vs generic plans itself.
+//! same shape), so each distinct SQL text is prepared once per backend,
+//! with a generic plan ([`super::plan::Plan`]), and reused: no parse or
+//! plan per call. Postgres still re-plans a kept plan after DDL/ANALYZE.
 
-use crate::error::spi_err;
+use super::plan::{get, Plan};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData};
-use pgrx::PgOid;
 use scim_core::ScimResult;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,24 +17,19 @@ use std::rc::Rc;
 const MAX_PLANS: usize = 512;
 
 /// (SQL text, argument type oids) → kept plan.
-type PlanCache = HashMap<(String, Vec<u32>), Rc<OwnedPreparedStatement>>;
+type PlanCache = HashMap<(String, Vec<u32>), Rc<Plan>>;
 
 thread_local! {
     static PLANS: RefCell<PlanCache> = RefCell::new(HashMap::new());
 }
 
-fn plan(
-    client: &SpiClient<'_>,
-    sql: &str,
-    args: &[DatumWithOid],
-) -> pgrx::spi::Result<Rc<OwnedPreparedStatement>> {
-    let oids: Vec<u32> = args.iter().map(|a| a.oid().to_u32()).collect();
-    let key = (sql.to_string(), oids);
+fn plan(sql: &str, args: &[DatumWithOid]) -> Rc<Plan> {
+    let oids: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
+    let key = (sql.to_string(), oids.iter().map(|o| o.to_u32()).collect());
     if let Some(p) = PLANS.with(|m| m.borrow().get(&key).cloned()) {
-        return Ok(p);
+        return p;
     }
-    let types: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
-    let kept = Rc::new(client.prepare_mut(sql, &types)?.keep());
+    let kept = Rc::new(Plan::prepare(sql, &oids));
     PLANS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= MAX_PLANS {
@@ -44,32 +37,41 @@ fn plan(
         }
         m.insert(key, kept.clone());
     });
-    Ok(kept)
+    kept
+}
+
+/// One result row, read by 1-based column.
+pub struct Row(usize);
+
+impl Row {
+    pub fn get<T: FromDatum>(&self, col: i32) -> Option<T> {
+        get(self.0, col)
+    }
 }
 
 /// Run `sql` and hand every row to `each`.
 pub fn for_each_row(
     sql: &str,
     args: &[DatumWithOid],
-    mut each: impl FnMut(&SpiHeapTupleData) -> pgrx::spi::Result<()>,
+    mut each: impl FnMut(&Row) -> ScimResult<()>,
 ) -> ScimResult<()> {
-    Spi::connect_mut(|c| -> pgrx::spi::Result<()> {
-        let p = plan(c, sql, args)?;
-        let table = c.update(&*p, None, args)?;
-        for row in table {
-            each(&row)?;
-        }
-        Ok(())
+    Spi::connect_mut(|_| {
+        let p = plan(sql, args);
+        let values: Vec<Option<pg_sys::Datum>> = args
+            .iter()
+            .map(|a| a.datum().map(|d| d.sans_lifetime()))
+            .collect();
+        let n = p.execute(&values, false);
+        (0..n).try_for_each(|i| each(&Row(i)))
     })
-    .map_err(spi_err)
 }
 
 /// The first column of the first row (None: no row or NULL).
-pub fn one<A: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<A>> {
+pub fn one<A: FromDatum>(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<A>> {
     let mut out = None;
     for_each_row(sql, args, |row| {
         if out.is_none() {
-            out = row.get::<A>(1)?;
+            out = row.get::<A>(1);
         }
         Ok(())
     })?;
@@ -77,14 +79,14 @@ pub fn one<A: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> ScimRe
 }
 
 /// The first two columns of the first row, if any.
-pub fn two<A: FromDatum + IntoDatum, B: FromDatum + IntoDatum>(
+pub fn two<A: FromDatum, B: FromDatum>(
     sql: &str,
     args: &[DatumWithOid],
 ) -> ScimResult<Option<(Option<A>, Option<B>)>> {
     let mut out = None;
     for_each_row(sql, args, |row| {
         if out.is_none() {
-            out = Some((row.get::<A>(1)?, row.get::<B>(2)?));
+            out = Some((row.get::<A>(1), row.get::<B>(2)));
         }
         Ok(())
     })?;

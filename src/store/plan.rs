@@ -1,4 +1,6 @@
-//! Kept SPI plans that always use a generic plan.
+//! Kept SPI plans that always use a generic plan: the one raw-SPI layer
+//! every statement of the extension goes through (see `spi.rs` for the
+//! cache keyed by SQL text, and the policy hot path for fixed plans).
 //!
 //! pgrx's `prepare(...).keep()` goes through `SPI_prepare`, whose plans are
 //! subject to the plan cache's custom-vs-generic heuristic: when the
@@ -49,6 +51,12 @@ impl Plan {
     /// Run the plan read-only with `args` (`None` = SQL NULL); returns the
     /// number of rows, readable with [`get`] until the next SPI call.
     pub fn run(&self, args: &[Option<Datum>]) -> usize {
+        self.execute(args, true)
+    }
+
+    /// Run the plan; `read_only = false` for statements that write (and
+    /// for reads that must see this transaction's earlier writes).
+    pub fn execute(&self, args: &[Option<Datum>], read_only: bool) -> usize {
         let mut values: Vec<Datum> = args
             .iter()
             .map(|a| a.unwrap_or(Datum::from(0usize)))
@@ -65,10 +73,10 @@ impl Plan {
                 self.0.as_ptr(),
                 values.as_mut_ptr(),
                 nulls.as_ptr(),
-                true,
+                read_only,
                 0,
             );
-            if rc != pg_sys::SPI_OK_SELECT as i32 {
+            if rc < 0 {
                 error!("SPI_execute_plan returned {rc}");
             }
             pg_sys::SPI_processed as usize
