@@ -44,15 +44,15 @@ use std::rc::Rc;
 /// in the tenant: an ambiguous externalId names nobody).
 const USER_BY_ID: &str = "
 SELECT t.id, u.id, coalesce(u.active, true)
-  FROM (SELECT scim.current_tenant() AS id) t
+  FROM (SELECT $2::uuid AS id) t
   LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1";
 const USER_BY_NAME: &str = "
 SELECT t.id, u.id, coalesce(u.active, true)
-  FROM (SELECT scim.current_tenant() AS id) t
+  FROM (SELECT $2::uuid AS id) t
   LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)";
 const USER_BY_EXTERNAL_ID: &str = "
 SELECT t.id, x.id, x.active
-  FROM (SELECT scim.current_tenant() AS id) t
+  FROM (SELECT $2::uuid AS id) t
   LEFT JOIN LATERAL (
        SELECT (array_agg(u.id))[1] AS id, bool_and(coalesce(u.active, true)) AS active
          FROM scim.users u
@@ -170,9 +170,9 @@ fn plans() -> Rc<Plans> {
         oid(BuiltinOid::TEXTARRAYOID),
     );
     let p = Rc::new(Plans {
-        user_by_id: Plan::prepare(USER_BY_ID, &[uuid]),
-        user_by_name: Plan::prepare(USER_BY_NAME, &[text]),
-        user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text]),
+        user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid]),
+        user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid]),
+        user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid]),
         user_policies: Plan::prepare(USER_POLICIES, &[uuid, uuid]),
         user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid]),
         default_policy: Plan::prepare(DEFAULT_POLICY, &[uuid]),
@@ -215,18 +215,20 @@ fn resolve_user(
         let tenant = get::<pgrx::Uuid>(0, 1).ok_or_else(|| internal("no current tenant"))?;
         Ok((tenant, get(0, 2), get::<bool>(0, 3).unwrap_or(false)))
     };
+    // The tenant comes from the GUC cache (no SPI), `$2` in each statement.
+    let t = crate::store::tenant::current()?;
     if let Ok(u) = uuid::Uuid::parse_str(user_ref) {
         let id = pgrx::Uuid::from_bytes(*u.as_bytes());
-        let found = row(plans.user_by_id.run(&[to_datum(id)]))?;
+        let found = row(plans.user_by_id.run(&[to_datum(id), to_datum(t)]))?;
         if found.1.is_some() {
             return Ok(found);
         }
     }
-    let found = row(plans.user_by_name.run(&[to_datum(user_ref)]))?;
+    let found = row(plans.user_by_name.run(&[to_datum(user_ref), to_datum(t)]))?;
     if found.1.is_some() {
         return Ok(found);
     }
-    row(plans.user_by_external_id.run(&[to_datum(user_ref)]))
+    row(plans.user_by_external_id.run(&[to_datum(user_ref), to_datum(t)]))
 }
 
 fn resolve(plans: &Plans, full: bool, user_ref: &str) -> ScimResult<Resolved> {
