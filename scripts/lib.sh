@@ -97,15 +97,32 @@ cluster_stop() {
 pq() {
     local data="$1" port="$2" db="$3"
     shift 3
-    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"
+    PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"
 }
 
-# Create DB (if missing) with the extension installed.
+# Create DB (if missing) with the extension installed. Development builds
+# all carry version 0.1.0 and there are no upgrade scripts between them, so
+# when the installed extension script changed since this database got the
+# extension, the extension is recreated (its data in this local database
+# is reset, and said so).
 ensure_database() {
     local data="$1" port="$2" db="$3"
     pq "$data" "$port" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
         || pq "$data" "$port" postgres -c "CREATE DATABASE \"$db\""
-    pq "$data" "$port" "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS scim_pg;"
+    local script stamp_file current
+    script="$($PG_CONFIG --sharedir)/extension/scim_pg--$(grep -m1 '^version' "$ROOT/Cargo.toml" | cut -d'"' -f2).sql"
+    stamp_file="$data/scim_pg-$db.sha256"
+    current="$(sha256sum "$script" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp_file" 2>/dev/null)" != "$current" ]; then
+        if [ "$(pq "$data" "$port" "$db" -tAc "SELECT count(*) FROM pg_namespace WHERE nspname = 'scim'")" != 0 ]; then
+            log "the extension's SQL changed since database $db was set up: recreating scim_pg there (local data reset)"
+        fi
+        # (older builds left the schema outside the extension; this is the
+        # scripts' own local database, so drop it too.)
+        pq "$data" "$port" "$db" -c "DROP EXTENSION IF EXISTS scim_pg CASCADE" -c "DROP SCHEMA IF EXISTS scim CASCADE"
+    fi
+    pq "$data" "$port" "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS scim_pg;" &&
+        echo "$current" >"$stamp_file"
 }
 
 # A Python venv for the HTTP black-box tests and the scim2 compliance tester.
