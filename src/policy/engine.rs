@@ -228,7 +228,9 @@ fn resolve_user(
     if found.1.is_some() {
         return Ok(found);
     }
-    row(plans.user_by_external_id.run(&[to_datum(user_ref), to_datum(t)]))
+    row(plans
+        .user_by_external_id
+        .run(&[to_datum(user_ref), to_datum(t)]))
 }
 
 fn resolve(plans: &Plans, full: bool, user_ref: &str) -> ScimResult<Resolved> {
