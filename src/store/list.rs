@@ -164,7 +164,8 @@ pub fn list(
     let mut resources = Vec::new();
     let mut last_id = None;
     if count > 0 {
-        spi::for_each_row(&page_sql, &args(tenant, &params), |row| {
+        let generic = spi::generic_is_safe(&w.sql);
+        spi::for_each_row_planned(&page_sql, &args(tenant, &params), generic, |row| {
             if let Some(j) = row.get::<JsonB>(1) {
                 resources.push(j.0);
             }
@@ -183,7 +184,17 @@ pub fn list(
         resources.len() as i64
     } else {
         let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
-        spi::one::<i64>(&count_sql, &args(tenant, &w.params))?.unwrap_or(0)
+        let mut n = 0;
+        spi::for_each_row_planned(
+            &count_sql,
+            &args(tenant, &w.params),
+            spi::generic_is_safe(&w.sql),
+            |row| {
+                n = row.get::<i64>(1).unwrap_or(0);
+                Ok(())
+            },
+        )?;
+        n
     };
 
     let full_page = count > 0 && resources.len() as i64 == count;
@@ -226,12 +237,17 @@ pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimRe
         w.sql
     );
     let mut out = vec![];
-    spi::for_each_row(&sql, &args(tenant, &w.params), |row| {
-        if let Some(j) = row.get::<JsonB>(1) {
-            out.push(j.0);
-        }
-        Ok(())
-    })?;
+    spi::for_each_row_planned(
+        &sql,
+        &args(tenant, &w.params),
+        spi::generic_is_safe(&w.sql),
+        |row| {
+            if let Some(j) = row.get::<JsonB>(1) {
+                out.push(j.0);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 

@@ -25,8 +25,16 @@ pub fn oid(o: BuiltinOid) -> pg_sys::Oid {
 }
 
 impl Plan {
-    /// Prepare `sql` (read-only) and keep it for the life of the backend.
+    /// Prepare `sql` with a generic plan and keep it for the life of the
+    /// backend.
     pub fn prepare(sql: &str, args: &[pg_sys::Oid]) -> Plan {
+        Self::prepare_with(sql, args, true)
+    }
+
+    /// `generic = false` keeps the statement but plans it for each call's
+    /// values (pattern and range filters: only the values tell the planner
+    /// whether to walk an index or the pages' id order).
+    pub fn prepare_with(sql: &str, args: &[pg_sys::Oid], generic: bool) -> Plan {
         let c = CString::new(sql).expect("SQL text without NUL");
         let mut types = args.to_vec();
         // SAFETY: called inside an SPI connection; `types` outlives the call.
@@ -35,7 +43,11 @@ impl Plan {
                 c.as_ptr(),
                 types.len() as i32,
                 types.as_mut_ptr(),
-                pg_sys::CURSOR_OPT_GENERIC_PLAN as i32,
+                if generic {
+                    pg_sys::CURSOR_OPT_GENERIC_PLAN as i32
+                } else {
+                    pg_sys::CURSOR_OPT_CUSTOM_PLAN as i32
+                },
             );
             let Some(p) = NonNull::new(p) else {
                 let code = pg_sys::SPI_result;

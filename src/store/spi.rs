@@ -23,13 +23,13 @@ thread_local! {
     static PLANS: RefCell<PlanCache> = RefCell::new(HashMap::new());
 }
 
-fn plan(sql: &str, args: &[DatumWithOid]) -> Rc<Plan> {
+fn plan(sql: &str, args: &[DatumWithOid], generic: bool) -> Rc<Plan> {
     let oids: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
     let key = (sql.to_string(), oids.iter().map(|o| o.to_u32()).collect());
     if let Some(p) = PLANS.with(|m| m.borrow().get(&key).cloned()) {
         return p;
     }
-    let kept = Rc::new(Plan::prepare(sql, &oids));
+    let kept = Rc::new(Plan::prepare_with(sql, &oids, generic));
     PLANS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= MAX_PLANS {
@@ -38,6 +38,17 @@ fn plan(sql: &str, args: &[DatumWithOid]) -> Rc<Plan> {
         m.insert(key, kept.clone());
     });
     kept
+}
+
+/// Whether a compiled filter can share one generic plan. Equality lookups
+/// (what IdPs send) can. A pattern or range comparison on a bound value has
+/// no selectivity in a generic plan: the planner may then walk the id order
+/// and filter a million rows for a rare prefix, so statements with such a
+/// filter are planned for each call's values.
+pub fn generic_is_safe(filter_sql: &str) -> bool {
+    ![" LIKE ", " > ", " < ", " >= ", " <= "]
+        .iter()
+        .any(|op| filter_sql.contains(op))
 }
 
 /// One result row, read by 1-based column.
@@ -49,14 +60,25 @@ impl Row {
     }
 }
 
-/// Run `sql` and hand every row to `each`.
+/// Run `sql` (generic plan) and hand every row to `each`.
 pub fn for_each_row(
     sql: &str,
     args: &[DatumWithOid],
+    each: impl FnMut(&Row) -> ScimResult<()>,
+) -> ScimResult<()> {
+    for_each_row_planned(sql, args, true, each)
+}
+
+/// Run `sql`, with a generic plan or one planned per call (see
+/// [`generic_is_safe`]), and hand every row to `each`.
+pub fn for_each_row_planned(
+    sql: &str,
+    args: &[DatumWithOid],
+    generic: bool,
     mut each: impl FnMut(&Row) -> ScimResult<()>,
 ) -> ScimResult<()> {
     Spi::connect_mut(|_| {
-        let p = plan(sql, args);
+        let p = plan(sql, args, generic);
         let values: Vec<Option<pg_sys::Datum>> = args
             .iter()
             .map(|a| a.datum().map(|d| d.sans_lifetime()))
