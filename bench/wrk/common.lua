@@ -1,0 +1,11 @@
+-- Shared by the wrk scripts of scripts/bench. Environment:
+--   BENCH_BASE   base path of the SCIM API on the target ("/scim/v2" or "/v2")
+--   BENCH_TOKEN  bearer token
+local M = {}
+M.base = os.getenv("BENCH_BASE") or "/scim/v2"
+M.headers = {
+    ["Content-Type"] = "application/scim+json",
+    ["Accept"] = "application/scim+json",
+    ["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or ""),
+}
+return M

@@ -1,0 +1,17 @@
+-- GET /Users?filter=userName eq "user<i>@example.com", i uniform in 1..BENCH_USERS.
+package.path = (os.getenv("BENCH_WRK_DIR") or ".") .. "/?.lua;" .. package.path
+local c = require("common")
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+local users = tonumber(os.getenv("BENCH_USERS") or "1000")
+function init(args)
+    math.randomseed(7919 * tid)
+end
+function request()
+    local i = math.random(1, users)
+    local path = c.base .. "/Users?filter=userName%20eq%20%22user" .. i .. "%40example.com%22"
+    return wrk.format("GET", path, c.headers)
+end
