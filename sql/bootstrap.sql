@@ -125,16 +125,20 @@ CREATE TRIGGER groups_drop_memberships AFTER DELETE ON scim.groups
 
 -- A membership change changes a member user's representation (its
 -- `groups`), so the user gets a new version and lastModified too (its ETag
--- must not go stale). Groups do not list their parents: nothing to touch. Rows are locked in id order first, so two
--- transactions touching overlapping members cannot deadlock.
+-- must not go stale). Groups do not list their parents: nothing to touch.
+-- SKIP LOCKED: a user row another transaction holds is being written by
+-- it (a concurrent membership change or a PATCH of the user), which bumps
+-- its version anyway. Never waiting here is what keeps multi-operation
+-- transactions (Bulk) on groups that share members free of deadlocks.
 CREATE FUNCTION scim._touch_members() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM scim.users u
-      WHERE (u.tenant_id, u.id) IN (SELECT c.tenant_id, c.member_id FROM changed c WHERE c.member_type = 'User')
-      ORDER BY u.tenant_id, u.id FOR NO KEY UPDATE;
     UPDATE scim.users u SET version = u.version + 1, last_modified = clock_timestamp()
-      WHERE (u.tenant_id, u.id) IN (SELECT c.tenant_id, c.member_id FROM changed c WHERE c.member_type = 'User');
+      WHERE (u.tenant_id, u.id) IN (
+            SELECT l.tenant_id, l.id FROM scim.users l
+             WHERE (l.tenant_id, l.id) IN (SELECT c.tenant_id, c.member_id FROM changed c WHERE c.member_type = 'User')
+             ORDER BY l.tenant_id, l.id
+               FOR NO KEY UPDATE SKIP LOCKED);
     RETURN NULL;
 END
 $$;

@@ -39,14 +39,13 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
     }
     let (missing, added) = spi::two::<String, i64>(
         "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
-              -- Locked (in id order, so adders never deadlock each other):
-              -- a concurrent DELETE of a member waits for us (and its
-              -- trigger then removes the new membership), or has already
-              -- removed the row (and the id is unknown here). NO KEY UPDATE
-              -- because the version-bump trigger updates these rows anyway.
+              -- KEY SHARE: a concurrent DELETE of a member waits for us
+              -- (and its trigger then removes the new membership), or has
+              -- already removed the row (and the id is unknown here).
+              -- Adders never block each other on it.
               users_found AS (SELECT u.id FROM scim.users u
                                WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
-                               ORDER BY u.id FOR NO KEY UPDATE),
+                               ORDER BY u.id FOR KEY SHARE),
               groups_found AS (SELECT g.id FROM scim.groups g
                                 WHERE g.tenant_id = $1 AND g.id = ANY($3::uuid[])
                                 ORDER BY g.id FOR KEY SHARE),
