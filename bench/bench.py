@@ -125,6 +125,7 @@ class Bench:
         self.port = a.port
         self.run_dir = Path(a.run_dir)
         self.out = Path(a.out)
+        self.out.mkdir(parents=True, exist_ok=True)
         self.only = set(a.only.split()) if a.only.strip() else None
         self.rows: list[dict] = []
         self.details: dict = {}
