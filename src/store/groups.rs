@@ -1,6 +1,5 @@
 //! Groups: create, read, replace, delete. Members live in scim.members.
 
-use super::etag::check_if_match;
 use super::{execute, members, not_found, parse_id, query_json, render, rows, spi};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -109,8 +108,7 @@ pub fn replace(
     let Normalized {
         resource, members, ..
     } = resource::normalize(&GROUP_TYPE, input)?;
-    let (gid, version, _) = rows::lock(tenant, &GROUP_TYPE, id)?;
-    check_if_match(if_match, version)?;
+    let (gid, _) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
     write(tenant, gid, resource)?;
     // PUT replaces the member list: an absent `members` clears it
     // (RFC 7644 §3.5.1). Only the difference is written.

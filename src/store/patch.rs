@@ -4,7 +4,6 @@
 //! member list is never read (except for an unusual member filter that
 //! needs it) nor rewritten.
 
-use super::etag::check_if_match;
 use super::{groups, members, query_json, rows, users};
 use scim_core::patch::{self, MemberDelta};
 use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
@@ -24,8 +23,7 @@ pub fn patch(
     let ops = patch::parse_request(rt, body)?;
     match rt.kind {
         ResourceKind::User => {
-            let (uid, version, current) = rows::lock(tenant, &USER_TYPE, id)?;
-            check_if_match(if_match, version)?;
+            let (uid, current) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;
             let out = patch::apply(&USER_TYPE, &current, &ops, &mut || Ok(vec![]))?;
             if !out.changed || (out.resource == current && out.password.is_none()) {
                 return users::get(tenant, id);
@@ -33,8 +31,7 @@ pub fn patch(
             users::write(tenant, uid, out.resource, out.password)
         }
         ResourceKind::Group => {
-            let (gid, version, current) = rows::lock(tenant, &GROUP_TYPE, id)?;
-            check_if_match(if_match, version)?;
+            let (gid, current) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
             let mut load = || load_members(tenant, gid);
             let out = patch::apply(&GROUP_TYPE, &current, &ops, &mut load)?;
             let resource_changed = out.resource != current;

@@ -34,6 +34,18 @@ pub fn lock(
     }
 }
 
+/// [`lock`], then If-Match against the locked version (412 on mismatch).
+pub fn lock_matching(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    id: &str,
+    if_match: Option<&str>,
+) -> ScimResult<(pgrx::Uuid, Value)> {
+    let (rid, version, resource) = lock(tenant, rt, id)?;
+    check_if_match(if_match, version)?;
+    Ok((rid, resource))
+}
+
 /// Delete a user or group. Its memberships (and a group's own member rows
 /// and policy bindings) go with it in the same transaction, by trigger and
 /// FK cascade.
@@ -44,8 +56,7 @@ pub fn delete(
     if_match: Option<&str>,
 ) -> ScimResult<()> {
     members::lock_parent_groups(tenant, parse_id(rt, id)?)?;
-    let (rid, version, _) = lock(tenant, rt, id)?;
-    check_if_match(if_match, version)?;
+    let (rid, _) = lock_matching(tenant, rt, id, if_match)?;
     execute(
         &format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", table(rt)),
         &[tenant.into(), rid.into()],

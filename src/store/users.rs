@@ -1,6 +1,5 @@
 //! Users: create, read, replace, delete.
 
-use super::etag::check_if_match;
 use super::{not_found, parse_id, query_json, render, rows};
 use crate::secrets::hash_password;
 use pgrx::prelude::*;
@@ -140,7 +139,6 @@ pub fn replace(
     let Normalized {
         resource, password, ..
     } = resource::normalize(&USER_TYPE, input)?;
-    let (uid, version, _) = rows::lock(tenant, &USER_TYPE, id)?;
-    check_if_match(if_match, version)?;
+    let (uid, _) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;
     write(tenant, uid, resource, password)
 }

@@ -333,47 +333,39 @@ struct Ctx {
 }
 
 fn or_expr<'a>(i: &'a str, depth: usize, ctx: &Ctx) -> Res<'a, Filter> {
-    let (mut i, first) = and_expr(i, depth, ctx)?;
-    let mut items = vec![first];
-    while let Ok((rest, _)) = keyword("or")(i) {
-        let (rest, next) = or_fail(
-            and_expr(rest, depth, ctx),
-            rest,
-            "expected a filter after 'or'",
-        )?;
-        items.push(next);
-        i = rest;
-    }
-    Ok((
-        i,
-        if items.len() == 1 {
-            items.pop().unwrap()
-        } else {
-            Filter::Or(items)
-        },
-    ))
+    joined(i, depth, ctx, "or", and_expr, Filter::Or)
 }
 
 fn and_expr<'a>(i: &'a str, depth: usize, ctx: &Ctx) -> Res<'a, Filter> {
-    let (mut i, first) = unary(i, depth, ctx)?;
+    joined(i, depth, ctx, "and", unary, Filter::And)
+}
+
+/// `operand (word operand)*`, n-ary; a single operand stands alone.
+fn joined<'a>(
+    i: &'a str,
+    depth: usize,
+    ctx: &Ctx,
+    word: &'static str,
+    operand: fn(&'a str, usize, &Ctx) -> Res<'a, Filter>,
+    combine: fn(Vec<Filter>) -> Filter,
+) -> Res<'a, Filter> {
+    let (mut i, first) = operand(i, depth, ctx)?;
     let mut items = vec![first];
-    while let Ok((rest, _)) = keyword("and")(i) {
+    while let Ok((rest, _)) = keyword(word)(i) {
         let (rest, next) = or_fail(
-            unary(rest, depth, ctx),
+            operand(rest, depth, ctx),
             rest,
-            "expected a filter after 'and'",
+            &format!("expected a filter after '{word}'"),
         )?;
         items.push(next);
         i = rest;
     }
-    Ok((
-        i,
-        if items.len() == 1 {
-            items.pop().unwrap()
-        } else {
-            Filter::And(items)
-        },
-    ))
+    let f = if items.len() == 1 {
+        items.pop().expect("one item")
+    } else {
+        combine(items)
+    };
+    Ok((i, f))
 }
 
 /// `filter ")"` after an opening parenthesis.
