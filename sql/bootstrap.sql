@@ -18,6 +18,11 @@ CREATE TABLE scim.tenants (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name           text NOT NULL UNIQUE CHECK (name <> ''),
     default_policy text,
+    -- Bumped (in the changing transaction) by every change to the tenant's
+    -- group nesting, policy bindings, policies or default policy: backends
+    -- keep that graph in memory while (xmin, policy_epoch) of this row is
+    -- unchanged (src/policy/graph.rs, triggers in sql/policy.sql).
+    policy_epoch   bigint NOT NULL DEFAULT 0,
     created        timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 -- The default tenant: single-tenant use needs no configuration at all.
@@ -98,6 +103,8 @@ CREATE TABLE scim.members (
     FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX members_member ON scim.members (tenant_id, member_id);
+-- Group-in-group edges only (the policy graph loads them per tenant).
+CREATE INDEX members_nested ON scim.members (tenant_id) WHERE member_type = 'Group';
 
 -- A deleted user or group leaves every group it was a member of, in the
 -- same transaction, and those groups get a new version (their member list

@@ -191,6 +191,10 @@ CREATE FUNCTION scim._policy_members_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
+    -- Group nesting is part of the cached policy graph; user memberships
+    -- are not (they are read on every call).
+    UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
+     WHERE t.id IN (SELECT c.tenant_id FROM changed c WHERE c.member_type = 'Group');
     FOR r IN
         WITH RECURSIVE
         edges AS NOT MATERIALIZED (
@@ -255,6 +259,8 @@ CREATE FUNCTION scim._policy_bindings_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
+    UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
+     WHERE t.id IN (SELECT c.tenant_id FROM changed c);
     FOR r IN
         SELECT c.tenant_id, array_agg(DISTINCT c.group_id) AS groups FROM changed c GROUP BY c.tenant_id
     LOOP
@@ -276,6 +282,8 @@ LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
+        UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
+         WHERE t.id IN (SELECT n.tenant_id FROM new_rows n);
         FOR r IN
             SELECT n.tenant_id, array_agg(DISTINCT b.group_id) AS groups
               FROM new_rows n
@@ -296,6 +304,8 @@ BEGIN
             PERFORM scim._policy_notify_all(r.tenant_id);
         END LOOP;
     ELSE
+        UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
+         WHERE t.id IN (SELECT c.tenant_id FROM changed c);
         FOR r IN
             SELECT DISTINCT c.tenant_id
               FROM changed c JOIN scim.tenants t ON t.id = c.tenant_id AND t.default_policy = c.name
@@ -313,6 +323,19 @@ CREATE TRIGGER policies_insert AFTER INSERT ON scim.policies
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
 CREATE TRIGGER policies_delete AFTER DELETE ON scim.policies
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
+
+-- tenants: a new default policy is part of the cached policy graph.
+CREATE FUNCTION scim._policy_default_epoch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.default_policy IS DISTINCT FROM OLD.default_policy THEN
+        NEW.policy_epoch := OLD.policy_epoch + 1;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER tenants_policy_epoch BEFORE UPDATE OF default_policy ON scim.tenants
+    FOR EACH ROW EXECUTE FUNCTION scim._policy_default_epoch();
 
 -- tenants: the default policy changed → everyone in the tenant.
 CREATE FUNCTION scim._policy_default_changed() RETURNS trigger

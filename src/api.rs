@@ -4,10 +4,11 @@
 //! the bearer token instead).
 
 use crate::error::OrRaise;
+use crate::store::jsonb::JsonbDatum;
 use crate::store::{self, groups, tenant, users};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use scim_core::http::discovery::list_response;
+use scim_core::http::discovery::list_head;
 use scim_core::http::query::ListParams;
 use scim_core::resource::project;
 use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
@@ -139,20 +140,62 @@ pub fn wants_members(attributes: Option<&str>, excluded: Option<&str>) -> bool {
     }
 }
 
-/// A ListResponse for `rt` (also used by `GET /Users` and `.search`).
-pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
+/// A ListResponse for `rt` as a jsonb datum. With the default projection
+/// of a representation SQL renders exactly (users; groups without members)
+/// the page SQL built is appended as it is; otherwise each resource is
+/// projected in Rust.
+pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<JsonbDatum> {
     let (attrs, excl) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
-    let page = store::list::list(t, rt, p, wants_members(attrs, excl))?;
-    let resources = page
-        .resources
-        .iter()
-        .map(|r| project(rt, r, attrs, excl))
-        .collect::<ScimResult<Vec<_>>>()?;
-    let mut body = list_response(resources, page.total, page.start_index);
-    if let Some(c) = page.next_cursor {
-        body["nextCursor"] = Value::String(c);
+    let with_members = wants_members(attrs, excl);
+    let page = store::list::list(t, rt, p, with_members)?;
+    let mut head = list_head(page.total, page.start_index, page.returned);
+    if let Some(c) = &page.next_cursor {
+        head["nextCursor"] = Value::String(c.clone());
     }
-    Ok(body)
+    if renders_default_projection(rt, attrs, excl, with_members) {
+        return Ok(JsonbDatum::from_text(&head.to_string()).concat(page.resources));
+    }
+    let mut page_json = page.resources.to_value();
+    let resources = match page_json.get_mut("Resources").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    head["Resources"] = Value::Array(
+        resources
+            .iter()
+            .map(|r| project(rt, r, attrs, excl))
+            .collect::<ScimResult<Vec<_>>>()?,
+    );
+    Ok(JsonbDatum::from(JsonB(head)))
+}
+
+/// Whether the SQL rendering of a row already is its default projection:
+/// no `attributes`, nothing excluded but a group's members, and no member
+/// list (whose `display` is returned only on request, so Rust removes it).
+fn renders_default_projection(
+    rt: &ResourceTypeDef,
+    attrs: Option<&str>,
+    excl: Option<&str>,
+    with_members: bool,
+) -> bool {
+    let unset = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+    let members_only = |s: Option<&str>| {
+        s.is_some_and(|s| {
+            GROUP_TYPE
+                .resolve(s.trim())
+                .is_some_and(|r| r.attr.name == "members" && r.sub.is_none())
+        })
+    };
+    unset(attrs)
+        && match rt.kind {
+            ResourceKind::User => unset(excl),
+            ResourceKind::Group => !with_members && members_only(excl),
+        }
+}
+
+/// A ListResponse as serde JSON (`GET /Users`, `.search`).
+pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
+    Ok(list_datum(t, rt, p)?.to_value())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -167,7 +210,7 @@ fn scim_list(
     attributes: default!(Option<&str>, "NULL"),
     excluded_attributes: default!(Option<&str>, "NULL"),
     cursor: default!(Option<&str>, "NULL"),
-) -> JsonB {
+) -> JsonbDatum {
     let own = |s: Option<&str>| s.map(str::to_string);
     let params = ListParams {
         filter: own(filter),
@@ -179,9 +222,9 @@ fn scim_list(
         excluded_attributes: own(excluded_attributes),
         cursor: own(cursor),
     };
-    let r =
-        store::resource_type(resource_type).and_then(|rt| list(tenant::current()?, rt, &params));
-    JsonB(r.or_raise())
+    store::resource_type(resource_type)
+        .and_then(|rt| list_datum(tenant::current()?, rt, &params))
+        .or_raise()
 }
 
 /// Every resource of the current tenant matching `filter`.

@@ -198,4 +198,101 @@ mod tests {
         // The generator must exercise real matches, not only empty sets.
         assert!(nonempty > 100, "only {nonempty} filters matched anything");
     }
+
+    /// The hot path (`policy_allows`: cached tenant graph) against the full
+    /// path (`effective_policy`: recursive SQL walk, no graph cache) after
+    /// every one of 200 random changes to bindings, nesting, memberships,
+    /// documents, the default policy and `active`, all in one transaction
+    /// and one backend (so every change must invalidate the kept graph).
+    #[pg_test]
+    fn random_policy_changes_hot_path_equals_full_path() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(7644);
+        let id = |q: &str| Spi::get_one::<String>(q).unwrap().unwrap();
+        let users: Vec<String> = (0..5)
+            .map(|i| {
+                id(&format!(
+                    r#"SELECT scim.scim_create_user('{{"userName":"pu{i}"}}')->>'id'"#
+                ))
+            })
+            .collect();
+        let groups: Vec<String> = (0..6)
+            .map(|i| {
+                id(&format!(
+                    r#"SELECT scim.scim_create_group('{{"displayName":"pg{i}"}}')->>'id'"#
+                ))
+            })
+            .collect();
+        let items = ["git", "jira", "docker", "vim"];
+        let docs = [
+            r#"{"allow": {"skills": ["git", "jira"]}}"#,
+            r#"{"allow": {"skills": "*"}, "deny": {"skills": ["docker"]}}"#,
+            r#"{"allow": {"skills": ["git", "docker", "vim"]}}"#,
+            r#"{"allow": {"skills": "*"}}"#,
+            r#"{"allow": {"models": "*"}}"#,
+            r#"{"allow": {"skills": ["vim"]}, "deny": {"skills": ["git"]}}"#,
+        ];
+        let pick = |rng: &mut StdRng, n: usize| rng.gen_range(0..n);
+        for p in 0..4 {
+            Spi::run(&format!(
+                "SELECT scim.scim_policy_put('pp{p}', '{}')",
+                docs[pick(&mut rng, docs.len())]
+            ))
+            .unwrap();
+        }
+        let mut allowed_seen = 0;
+        for step in 0..200 {
+            let g = &groups[pick(&mut rng, groups.len())];
+            let g2 = &groups[pick(&mut rng, groups.len())];
+            let u = &users[pick(&mut rng, users.len())];
+            let p = pick(&mut rng, 4);
+            let change = match pick(&mut rng, 9) {
+                0 => format!("SELECT scim.scim_policy_bind('{g}', 'pp{p}')"),
+                1 => format!("SELECT scim.scim_policy_unbind('{g}', 'pp{p}')"),
+                2 if g != g2 => format!(
+                    "INSERT INTO scim.members VALUES (scim.current_tenant(), '{g}', '{g2}', 'Group') ON CONFLICT DO NOTHING"
+                ),
+                3 => format!("DELETE FROM scim.members WHERE member_id = '{g2}' AND group_id = '{g}'"),
+                4 => format!(
+                    "INSERT INTO scim.members VALUES (scim.current_tenant(), '{g}', '{u}', 'User') ON CONFLICT DO NOTHING"
+                ),
+                5 => format!("DELETE FROM scim.members WHERE member_id = '{u}' AND group_id = '{g}'"),
+                6 => format!(
+                    "SELECT scim.scim_policy_put('pp{p}', '{}')",
+                    docs[pick(&mut rng, docs.len())]
+                ),
+                7 if rng.gen_bool(0.3) => "SELECT scim.scim_policy_set_default(NULL)".to_string(),
+                7 => format!("SELECT scim.scim_policy_set_default('pp{p}')"),
+                _ => format!(
+                    "UPDATE scim.users SET active = {} WHERE id = '{u}'",
+                    rng.gen_bool(0.7)
+                ),
+            };
+            Spi::run(&change).unwrap();
+            for u in &users {
+                let eff = sql_json(&format!("SELECT scim.effective_policy('{u}')"));
+                for item in items {
+                    let in_set = |v: &Value| {
+                        v == "*" || v.as_array().is_some_and(|a| a.iter().any(|x| x == item))
+                    };
+                    let expected = eff["active"] == true
+                        && in_set(&eff["allow"]["skills"])
+                        && !in_set(&eff["deny"]["skills"]);
+                    let got = Spi::get_one::<bool>(&format!(
+                        "SELECT scim.policy_allows('{u}', 'skills', '{item}')"
+                    ))
+                    .unwrap()
+                    .unwrap();
+                    assert_eq!(
+                        got, expected,
+                        "step {step} after `{change}`: {u} {item}; {eff}"
+                    );
+                    allowed_seen += usize::from(got);
+                }
+            }
+        }
+        // The walk must reach real decisions both ways.
+        assert!(allowed_seen > 300, "only {allowed_seen} allowed decisions");
+    }
 }

@@ -25,6 +25,7 @@
 //! A user with `active = false` gets nothing; `active` unset counts as
 //! active (RFC 7643 makes the attribute optional).
 
+use super::graph::{self, GraphVersion, GroupId};
 use crate::error::OrRaise;
 use crate::store::plan::{get, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
@@ -37,44 +38,35 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The tenant and the user a ref names: `(tenant, user id, active)`; the
-/// user columns are NULL when there is no such user. One statement per kind
-/// of ref, tried in priority order: SCIM id (only when the ref parses as a
-/// uuid), userName (case-insensitive, unique), externalId (only if unique
-/// in the tenant: an ambiguous externalId names nobody).
+/// The tenant and the user a ref names, with what the hot path needs:
+/// `(tenant, user id, active, tenant row xmin, policy_epoch, the user's
+/// direct groups)`; the user columns are NULL (and the groups empty) when
+/// there is no such user. One statement per kind of ref, tried in priority
+/// order: SCIM id (only when the ref parses as a uuid), userName
+/// (case-insensitive, unique), externalId (only if unique in the tenant: an
+/// ambiguous externalId names nobody).
 const USER_BY_ID: &str = "
-SELECT t.id, u.id, coalesce(u.active, true)
-  FROM (SELECT $2::uuid AS id) t
-  LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1";
+SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
+       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = u.id)
+  FROM scim.tenants t
+  LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1
+ WHERE t.id = $2";
 const USER_BY_NAME: &str = "
-SELECT t.id, u.id, coalesce(u.active, true)
-  FROM (SELECT $2::uuid AS id) t
-  LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)";
+SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
+       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = u.id)
+  FROM scim.tenants t
+  LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)
+ WHERE t.id = $2";
 const USER_BY_EXTERNAL_ID: &str = "
-SELECT t.id, x.id, x.active
-  FROM (SELECT $2::uuid AS id) t
+SELECT t.id, x.id, x.active, t.xmin::text::int8, t.policy_epoch,
+       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = x.id)
+  FROM scim.tenants t
   LEFT JOIN LATERAL (
        SELECT (array_agg(u.id))[1] AS id, bool_and(coalesce(u.active, true)) AS active
          FROM scim.users u
         WHERE u.tenant_id = t.id AND u.external_id = $1
-       HAVING count(*) = 1) x ON true";
-
-/// Hot path: the names and `updated` stamps (µs since the epoch, exact:
-/// extract() is numeric) of the policies bound to the user's groups,
-/// transitively. Nested groups are walked with a recursive CTE; UNION makes
-/// cycles harmless. Bindings and policies are fetched with `= ANY(array)`,
-/// one scan each whatever the number of groups.
-const USER_POLICIES: &str = "
-WITH RECURSIVE g(id) AS (
-    SELECT m.group_id FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = $2
-  UNION
-    SELECT m.group_id FROM g, scim.members m WHERE m.tenant_id = $1 AND m.member_id = g.id)
-SELECT array_agg(p.name), array_agg((extract(epoch FROM p.updated) * 1000000)::int8)
-  FROM scim.policies p
- WHERE p.tenant_id = $1
-   AND p.name = ANY (ARRAY(
-         SELECT DISTINCT b.policy FROM scim.policy_bindings b
-          WHERE b.tenant_id = $1 AND b.group_id = ANY (ARRAY(SELECT g.id FROM g))))";
+       HAVING count(*) = 1) x ON true
+ WHERE t.id = $2";
 
 /// effective_policy / explain: display names of all the user's groups and
 /// every (group, policy) binding they carry.
@@ -111,7 +103,6 @@ struct Plans {
     user_by_id: Plan,
     user_by_name: Plan,
     user_by_external_id: Plan,
-    user_policies: Plan,
     user_bindings: Plan,
     default_policy: Plan,
     docs: Plan,
@@ -173,7 +164,6 @@ fn plans() -> Rc<Plans> {
         user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid]),
         user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid]),
         user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid]),
-        user_policies: Plan::prepare(USER_POLICIES, &[uuid, uuid]),
         user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid]),
         default_policy: Plan::prepare(DEFAULT_POLICY, &[uuid]),
         docs: Plan::prepare(DOCS_SQL, &[uuid, text_array]),
@@ -203,29 +193,50 @@ fn to_datum<T: IntoDatum>(v: T) -> Option<pgrx::pg_sys::Datum> {
     v.into_datum()
 }
 
-/// (tenant, user, active) for a ref, trying id, userName, externalId.
-fn resolve_user(
-    plans: &Plans,
-    user_ref: &str,
-) -> ScimResult<(pgrx::Uuid, Option<pgrx::Uuid>, bool)> {
-    let row = |n: usize| -> ScimResult<(pgrx::Uuid, Option<pgrx::Uuid>, bool)> {
+/// One resolution row (see [`USER_BY_ID`]).
+struct UserRow {
+    tenant: pgrx::Uuid,
+    /// `None`: no such user in this tenant.
+    user: Option<pgrx::Uuid>,
+    active: bool,
+    graph_version: GraphVersion,
+    direct_groups: Vec<GroupId>,
+}
+
+/// The user a ref names, trying id, userName, externalId.
+fn resolve_user(plans: &Plans, user_ref: &str) -> ScimResult<UserRow> {
+    let row = |n: usize| -> ScimResult<UserRow> {
         if n != 1 {
             return Err(internal("user resolution returned no row"));
         }
         let tenant = get::<pgrx::Uuid>(0, 1).ok_or_else(|| internal("no current tenant"))?;
-        Ok((tenant, get(0, 2), get::<bool>(0, 3).unwrap_or(false)))
+        let version = (get::<i64>(0, 4), get::<i64>(0, 5));
+        let (Some(xmin), Some(epoch)) = version else {
+            return Err(internal("tenant row without a policy epoch"));
+        };
+        Ok(UserRow {
+            tenant,
+            user: get(0, 2),
+            active: get::<bool>(0, 3).unwrap_or(false),
+            graph_version: (xmin, epoch),
+            direct_groups: get::<Vec<pgrx::Uuid>>(0, 6)
+                .unwrap_or_default()
+                .iter()
+                .map(|g| *g.as_bytes())
+                .collect(),
+        })
     };
     // The tenant comes from the GUC cache (no SPI), `$2` in each statement.
     let t = crate::store::tenant::current()?;
     if let Ok(u) = uuid::Uuid::parse_str(user_ref) {
         let id = pgrx::Uuid::from_bytes(*u.as_bytes());
         let found = row(plans.user_by_id.run(&[to_datum(id), to_datum(t)]))?;
-        if found.1.is_some() {
+        if found.user.is_some() {
             return Ok(found);
         }
     }
     let found = row(plans.user_by_name.run(&[to_datum(user_ref), to_datum(t)]))?;
-    if found.1.is_some() {
+    if found.user.is_some() {
         return Ok(found);
     }
     row(plans
@@ -233,49 +244,39 @@ fn resolve_user(
         .run(&[to_datum(user_ref), to_datum(t)]))
 }
 
-fn resolve(plans: &Plans, full: bool, user_ref: &str) -> ScimResult<Resolved> {
-    let (tenant, user, active) = resolve_user(plans, user_ref)?;
+/// Full resolution (effective_policy, explain): bindings with their group
+/// names and document stamps, all group names, the default if no binding.
+fn resolve(plans: &Plans, user_ref: &str) -> ScimResult<Resolved> {
+    let u = resolve_user(plans, user_ref)?;
     let mut r = Resolved {
-        tenant,
-        user,
-        active,
+        tenant: u.tenant,
+        user: u.user,
+        active: u.active,
         bindings: Vec::new(),
         default: None,
         groups: Vec::new(),
     };
-    let Some(user) = user else { return Ok(r) };
-    if full {
-        plans.user_bindings.run(&[to_datum(tenant), to_datum(user)]);
-        let names: Vec<String> = get(0, 1).unwrap_or_default();
-        let stamps: Vec<i64> = get(0, 2).unwrap_or_default();
-        let groups_of: Vec<String> = get(0, 3).unwrap_or_default();
-        let mut groups: Vec<String> = get(0, 4).unwrap_or_default();
-        groups.sort_unstable();
-        if names.len() != stamps.len() || names.len() != groups_of.len() {
-            return Err(internal("policy resolution returned mismatched arrays"));
-        }
-        r.groups = groups;
-        r.bindings = names
-            .into_iter()
-            .zip(stamps)
-            .zip(groups_of)
-            .map(|((n, s), g)| (n, s, g))
-            .collect();
-    } else if active {
-        plans.user_policies.run(&[to_datum(tenant), to_datum(user)]);
-        let names: Vec<String> = get(0, 1).unwrap_or_default();
-        let stamps: Vec<i64> = get(0, 2).unwrap_or_default();
-        if names.len() != stamps.len() {
-            return Err(internal("policy resolution returned mismatched arrays"));
-        }
-        r.bindings = names
-            .into_iter()
-            .zip(stamps)
-            .map(|(n, s)| (n, s, String::new()))
-            .collect();
+    let Some(user) = u.user else { return Ok(r) };
+    plans
+        .user_bindings
+        .run(&[to_datum(r.tenant), to_datum(user)]);
+    let names: Vec<String> = get(0, 1).unwrap_or_default();
+    let stamps: Vec<i64> = get(0, 2).unwrap_or_default();
+    let groups_of: Vec<String> = get(0, 3).unwrap_or_default();
+    let mut groups: Vec<String> = get(0, 4).unwrap_or_default();
+    groups.sort_unstable();
+    if names.len() != stamps.len() || names.len() != groups_of.len() {
+        return Err(internal("policy resolution returned mismatched arrays"));
     }
+    r.groups = groups;
+    r.bindings = names
+        .into_iter()
+        .zip(stamps)
+        .zip(groups_of)
+        .map(|((n, s), g)| (n, s, g))
+        .collect();
     // The default only matters to an active user who reaches no binding.
-    if active && r.bindings.is_empty() && plans.default_policy.run(&[to_datum(tenant)]) == 1 {
+    if r.active && r.bindings.is_empty() && plans.default_policy.run(&[to_datum(r.tenant)]) == 1 {
         if let (Some(n), Some(s)) = (get::<String>(0, 1), get::<i64>(0, 2)) {
             r.default = Some((n, s));
         }
@@ -371,10 +372,10 @@ impl Loaded {
     }
 }
 
-fn load(full: bool, user_ref: &str) -> ScimResult<Loaded> {
+fn load(user_ref: &str) -> ScimResult<Loaded> {
     Spi::connect(|_client| {
         let plans = plans();
-        let r = resolve(&plans, full, user_ref)?;
+        let r = resolve(&plans, user_ref)?;
         let applies = r.user.is_some() && r.active;
         let mut wanted: Vec<(&str, i64)> = Vec::new();
         if applies {
@@ -413,7 +414,7 @@ fn user_json(l: &Loaded) -> Value {
 /// `{"user", "active", "groups", "policies", "source", "allow", "deny",
 /// "require", "limits"}`.
 pub fn effective(user_ref: &str) -> ScimResult<Value> {
-    let l = load(true, user_ref)?;
+    let l = load(user_ref)?;
     let sources = l.sources();
     let eff = merge(&sources, l.default());
     let mut out = match eff.to_json() {
@@ -431,7 +432,7 @@ pub fn effective(user_ref: &str) -> ScimResult<Value> {
 /// `scim_core::policy::explain` plus `user`, `active`, `groups` and, when
 /// nothing applies because of the user, `reason`.
 pub fn explain_user(user_ref: &str) -> ScimResult<Value> {
-    let l = load(true, user_ref)?;
+    let l = load(user_ref)?;
     let sources = l.sources();
     let mut out = match explain(&sources, l.default()) {
         Value::Object(m) => m,
@@ -448,16 +449,30 @@ pub fn explain_user(user_ref: &str) -> ScimResult<Value> {
     Ok(Value::Object(out))
 }
 
-/// The hot path: may `user_ref` use `item` of `domain`?
+/// The hot path: may `user_ref` use `item` of `domain`? One statement
+/// (user, direct groups, graph version); the rest comes from the tenant's
+/// policy graph kept in memory ([`graph`]).
 pub fn allows(user_ref: &str, domain: &str, item: &str) -> ScimResult<bool> {
     if item.is_empty() || item == WILDCARD {
         return Ok(false);
     }
-    let l = load(false, user_ref)?;
-    if !l.applies() {
-        return Ok(false);
-    }
-    Ok(allows_from(&l.sources(), l.default(), domain, item))
+    Spi::connect(|_client| {
+        let u = resolve_user(&plans(), user_ref)?;
+        if u.user.is_none() || !u.active {
+            return Ok(false);
+        }
+        let g = graph::current(u.tenant, u.graph_version)?;
+        let reached = g.reached(&u.direct_groups);
+        let sources: Vec<Source> = reached
+            .iter()
+            .map(|&(policy, doc)| Source {
+                group: "",
+                policy,
+                doc,
+            })
+            .collect();
+        Ok(allows_from(&sources, g.default_policy(), domain, item))
+    })
 }
 
 #[pg_extern(stable, parallel_safe)]

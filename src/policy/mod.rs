@@ -4,11 +4,13 @@
 //!   normalisation hook the `scim.policies` write trigger calls. Binding,
 //!   unbinding, the default policy and change notifications are plpgsql in
 //!   `sql/policy.sql`.
-//! * [`engine`]: `effective_policy`, `effective_policy_explain` and the hot
-//!   path `policy_allows`: one prepared SPI statement (kept across calls)
-//!   resolves user → transitive groups → bound policies with their `updated`
-//!   stamps, parsed documents come from a backend-local cache keyed by
-//!   (tenant, name, updated), and the decision is `allows_from`.
+//! * [`engine`]: `effective_policy`, `effective_policy_explain` (kept SPI
+//!   plans walk user → transitive groups → bindings; parsed documents come
+//!   from a cache keyed by (tenant, name, updated)) and the hot path
+//!   `policy_allows`: one statement reads the user, their direct groups and
+//!   the version of the tenant's policy graph, which [`graph`] keeps in
+//!   memory; the decision is `allows_from`.
 
 pub mod admin;
 pub mod engine;
+pub mod graph;

@@ -2,6 +2,7 @@
 //! stable order (sortBy, ties broken by id), index or cursor paging, and
 //! totalResults computed over the whole match set before paging.
 
+use super::jsonb::JsonbDatum;
 use super::rows::table;
 use super::{render, spi, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,9 +16,12 @@ use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::{ScimError, ScimResult, ScimType};
 use serde_json::{json, Value};
 
-/// One page of full representations, before projection.
+/// One page of full representations (before projection), rendered by SQL.
 pub struct Page {
-    pub resources: Vec<Value>,
+    /// `{"Resources": [...]}` in page order.
+    pub resources: JsonbDatum,
+    /// Number of resources on the page.
+    pub returned: i64,
     pub total: i64,
     pub start_index: i64,
     pub next_cursor: Option<String>,
@@ -154,52 +158,79 @@ pub fn list(
     };
 
     let from = table(rt);
+    let json = row_json(rt, with_members);
+    let generic = spi::generic_is_safe(&w.sql);
+    // How totalResults is found. A pattern or range filter (bitmap scan,
+    // then a sort of every match by the page order) counts in the page
+    // statement: a window count over ids costs nothing next to that scan,
+    // and a second statement would repeat it. Everything else (no filter:
+    // the page walks the primary key; equality lookups: rarely more than a
+    // page) runs the page alone and counts separately only when the page
+    // cannot tell the total. A keyset cursor page sees only the rows after
+    // the cursor, so it always counts separately.
+    let count_in_page = !generic && !matches!(position, Position::AfterId(_));
+    let last_id = if cursor_mode && sort_key.is_none() {
+        format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
+    } else {
+        "NULL::uuid".to_string()
+    };
     // LIMIT/OFFSET stay literals (validated integers): with a parameter
     // the generic plan would assume a large LIMIT and could pick a full sort
-    // over the PK walk that pages need.
-    let page_sql = format!(
-        "SELECT {json}, r.id FROM {from} r WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}",
-        json = row_json(rt, with_members),
+    // over the PK walk that pages need. The page is rendered after LIMIT
+    // (in the outer aggregate) and aggregated in page order.
+    let select = format!(
+        "SELECT jsonb_build_object('Resources', coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb)), \
+         count(*), {last_id}"
     );
-    let mut resources = Vec::new();
-    let mut last_id = None;
+    let page_sql = if count_in_page {
+        format!(
+            "{select}, max(p.total) FROM (SELECT r.id, count(*) OVER () AS total FROM {from} r \
+             WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}) p \
+             JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id"
+        )
+    } else {
+        format!(
+            "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
+             WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}) r"
+        )
+    };
+
+    let mut resources = None;
+    let mut returned = 0i64;
+    let mut last = None;
+    let mut counted = None;
     if count > 0 {
-        let generic = spi::generic_is_safe(&w.sql);
         spi::for_each_row_planned(&page_sql, &args(tenant, &params), generic, |row| {
-            if let Some(j) = row.get::<JsonB>(1) {
-                resources.push(j.0);
-            }
-            last_id = row.get::<pgrx::Uuid>(2);
+            resources = row.jsonb(1);
+            returned = row.get::<i64>(2).unwrap_or(0);
+            last = row.get::<pgrx::Uuid>(3);
+            counted = row.get::<i64>(4);
             Ok(())
         })?;
     }
+    let resources = resources.unwrap_or_else(|| JsonbDatum::from_text(r#"{"Resources":[]}"#));
 
-    // totalResults over the whole match set, by its own count: a window
-    // count in the page query would make the planner materialise every
-    // match before LIMIT. A first page that is not full already holds every
-    // match: no second query (the IdP lookup case).
+    // A first page that is not full holds every match: no count needed
+    // (the IdP lookup case).
     let first_page = matches!(position, Position::Index(1))
         || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
-    let total = if first_page && count > 0 && (resources.len() as i64) < count {
-        resources.len() as i64
-    } else {
-        let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
-        let mut n = 0;
-        spi::for_each_row_planned(
-            &count_sql,
-            &args(tenant, &w.params),
-            spi::generic_is_safe(&w.sql),
-            |row| {
+    let total = match counted {
+        Some(n) => n,
+        None if first_page && count > 0 && returned < count => returned,
+        None => {
+            let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
+            let mut n = 0;
+            spi::for_each_row_planned(&count_sql, &args(tenant, &w.params), generic, |row| {
                 n = row.get::<i64>(1).unwrap_or(0);
                 Ok(())
-            },
-        )?;
-        n
+            })?;
+            n
+        }
     };
 
-    let full_page = count > 0 && resources.len() as i64 == count;
+    let full_page = count > 0 && returned == count;
     let next_cursor = if cursor_mode && full_page {
-        Some(match (&sort_key, last_id) {
+        Some(match (&sort_key, last) {
             (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id)})),
             _ => encode_cursor(json!({"offset": offset + count})),
         })
@@ -212,6 +243,7 @@ pub fn list(
     };
     Ok(Page {
         resources,
+        returned,
         total,
         start_index,
         next_cursor,

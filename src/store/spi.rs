@@ -58,6 +58,13 @@ impl Row {
     pub fn get<T: FromDatum>(&self, col: i32) -> Option<T> {
         get(self.0, col)
     }
+
+    /// A jsonb column kept as a datum, copied into the caller's memory.
+    pub fn jsonb(&self, col: i32) -> Option<super::jsonb::JsonbDatum> {
+        // SAFETY: rows are only handed out while their result is current;
+        // callers name jsonb columns of their own statements.
+        unsafe { super::jsonb::JsonbDatum::from_spi(self.0, col) }
+    }
 }
 
 /// Run `sql` (generic plan) and hand every row to `each`.

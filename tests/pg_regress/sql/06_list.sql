@@ -50,6 +50,32 @@ SELECT count(*) AS pages, sum(cardinality(ids)) AS users, count(cursor) AS curso
 SELECT (scim.scim_list('User', NULL, 1, 5, 'userName', cursor => (scim.scim_list('User', NULL, 1, 5, 'userName', cursor => ''))->>'nextCursor'))->'Resources'->0->>'userName' AS second_page_first;
 SELECT try($$ SELECT scim.scim_list('User', NULL, 1, 5, cursor => 'garbage') $$);
 
+-- A listed resource is exactly what a GET of it returns (the list renders
+-- pages in SQL; GET projects in Rust): users, and groups without members.
+SELECT count(*) AS users_compared, bool_and(u = scim.scim_get('User', u->>'id')) AS same
+  FROM scim.scim_list('User', NULL, 1, 100) r, jsonb_array_elements(r->'Resources') u;
+SELECT count(*) AS users_compared, bool_and(u = scim.scim_get('User', u->>'id')) AS same
+  FROM scim.scim_list('User', 'userName sw "LIST"', 1, 100, 'displayName', 'descending') r, jsonb_array_elements(r->'Resources') u;
+SELECT scim.scim_create_group(jsonb_build_object('displayName', 'list-group-' || i,
+         'members', (SELECT jsonb_agg(jsonb_build_object('value', u->>'id'))
+                       FROM scim.scim_list('User', NULL, i, 3) r, jsonb_array_elements(r->'Resources') u))) IS NOT NULL AS group_created
+  FROM generate_series(1, 2) i;
+SELECT count(*) AS groups_compared,
+       bool_and(g = scim.scim_get('Group', g->>'id', excluded_attributes => 'members')) AS same_without_members,
+       bool_and(NOT g ? 'members') AS no_members
+  FROM scim.scim_list('Group', NULL, 1, 100, excluded_attributes => 'members') r, jsonb_array_elements(r->'Resources') g;
+SELECT count(*) AS groups_compared, bool_and(g = scim.scim_get('Group', g->>'id')) AS same_with_members
+  FROM scim.scim_list('Group', NULL, 1, 100) r, jsonb_array_elements(r->'Resources') g;
+SELECT count(scim.scim_delete('Group', g->>'id')) AS groups_deleted
+  FROM scim.scim_list('Group', 'displayName sw "list-group-"', 1, 100) r, jsonb_array_elements(r->'Resources') g;
+-- totalResults from a pattern filter (counted in the page statement) on a
+-- full page, a partial page and a page past the end, against scim_filter.
+SELECT s, c, (r->>'totalResults')::int = (SELECT count(*) FROM scim.scim_filter('userName co "ist"')) AS total_ok,
+       jsonb_array_length(r->'Resources') AS n, r->'itemsPerPage' AS per_page
+  FROM (VALUES (1, 5), (11, 5), (40, 5), (1, 0)) v(s, c), scim.scim_list('User', 'userName co "ist"', s, c) r;
+SELECT r->'totalResults' AS total, jsonb_array_length(r->'Resources') AS n
+  FROM scim.scim_list('User', 'userName sw "nobody"', 1, 5) r;
+
 -- attributes / excludedAttributes apply to every resource.
 SELECT DISTINCT jsonb_object_keys(u) AS key
   FROM scim.scim_list('User', NULL, 1, 3, attributes => 'userName') r, jsonb_array_elements(r->'Resources') u ORDER BY 1;

@@ -31,12 +31,19 @@ pub fn service_provider_config() -> Value {
 }
 
 pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    let mut body = list_head(total, start_index, resources.len() as i64);
+    body["Resources"] = Value::Array(resources);
+    body
+}
+
+/// A ListResponse without `Resources` (the caller adds them: the list fast
+/// path appends a page SQL already rendered).
+pub fn list_head(total: i64, start_index: i64, items_per_page: i64) -> Value {
     json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
         "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
+        "itemsPerPage": items_per_page,
     })
 }
 
