@@ -397,6 +397,16 @@ class Bench:
         self.ensure_release("filter")
         conn = self.connect()
         cur = conn.cursor()
+        # Both sides measured with a warm cache (the 1M-user database fits
+        # in shared_buffers): without this, whichever query first touches a
+        # page pays the OS read, and the figures drift with the order of
+        # the cases.
+        t0 = time.time()
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        pages = cur.execute("""SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+                                JOIN pg_namespace n ON n.oid = c.relnamespace
+                               WHERE n.nspname = 'scim' AND c.relkind IN ('r', 'i')""").fetchone()[0]
+        log(f"  prewarmed {pages:,} pages of scim tables and indexes in {time.time() - t0:.1f}s")
         rnd = random.Random(f"{SEED}-filter")
         k = 4096
 
@@ -493,7 +503,9 @@ class Bench:
             if not mproj:
                 raise BenchError(f"unexpected scim_filter_sql shape: {gen0[:200]}")
             json_sql = base_sql.replace("r.resource,", mproj.group(1).replace("%", "%%") + ",", 1)
-            # Equivalence: same ids in the same order and the same totalResults.
+            # Equivalence: same ids in the same order and the same
+            # totalResults; and the same-representation baseline returns
+            # exactly scim_list's resources.
             for v in vals[:40]:
                 lr = cur.execute(ours_sql, (ftext(v),), prepare=True).fetchone()[0]
                 rows = cur.execute(base_sql, (T, *bparams(v)), prepare=True).fetchall()
@@ -503,6 +515,10 @@ class Bench:
                 if ids_o != ids_b or lr["totalResults"] != tot_b:
                     raise BenchError(f"filter {name}: scim_list and the hand-written SQL disagree for {v!r}: "
                                      f"{lr['totalResults']} vs {tot_b}, {ids_o[:3]} vs {ids_b[:3]}")
+                reps = [x[1] for x in cur.execute(json_sql, (T, *bparams(v)), prepare=True).fetchall()]
+                if reps != lr.get("Resources", []):
+                    raise BenchError(f"filter {name}: the hand-written SQL with the SCIM projection does not "
+                                     f"return scim_list's resources for {v!r}")
             hits = [cur.execute(ours_sql, (ftext(v),), prepare=True).fetchone()[0]["totalResults"] for v in vals[:200]]
 
             def f_ours(i, vals=vals, ftext=ftext):
@@ -545,7 +561,16 @@ class Bench:
                              "scim_list_actual_nodes": actual_nodes,
                              "baseline_sql": base_sql.replace("%s", "$n"),
                              "baseline_shape": shape, "shape_probe_ms": {k: round(v * 1000, 2) for k, v in probe.items()}}
-            self.row("filter", f"scim_list {name} (p50)", so["p50_us"], sb["p50_us"], "µs", "lower", 1.5,
+            # The target compares with hand-written SQL that answers the
+            # same request: the same resources (id, meta, groups included),
+            # checked equal above. The bare-column query is a lower bound:
+            # it returns the stored jsonb only.
+            self.row("filter", f"scim_list {name} vs hand-written SQL, same representation (p50)", so["p50_us"],
+                     sj["p50_us"], "µs", "lower", 1.5,
+                     note=f"p95 {so['p95_us']}/{sj['p95_us']} µs; baseline: {shape} shape returning the SCIM "
+                          f"representation (id, meta, groups), checked equal to scim_list's resources")
+            self.row("filter", f"scim_list {name} vs hand-written SQL returning the stored jsonb only (p50)",
+                     so["p50_us"], sb["p50_us"], "µs", "lower", None,
                      note=f"p95 {so['p95_us']}/{sb['p95_us']} µs; in-backend scim_list {srv * 1000:.0f} µs (EXPLAIN ANALYZE, "
                           f"median of 7); scim_filter_sql with literals: planning {ana_gen.get('planning_ms', 0) * 1000:.0f} µs, "
                           f"execution {ana_gen.get('execution_ms', 0) * 1000:.0f} µs; hand-written SQL with scim_list's JSON "
@@ -1282,7 +1307,11 @@ class Bench:
               "p AS (SELECT id, count(*) OVER () … ORDER BY id LIMIT 100) SELECT … FROM p JOIN scim.users r …`; "
               "the plain shape gets a users_pkey walk for low-selectivity estimates such as `email_values @>`); "
               "ours is `SELECT scim.scim_list('User', $filter, 1, 100)`, prepared. Both checked to return the same ids "
-              "and totalResults. Looked-up values vary per call (half existing, half not, mixed case).",
+              "and totalResults. The target row's baseline is that query with the SCIM representation in place of "
+              "`r.resource` (`id`, `meta`, `groups`: what a hand-written endpoint must return; checked equal to "
+              "scim_list's resources); the row with the stored jsonb only is a lower bound, reported without a "
+              "target. Looked-up values vary per call (half existing, half not, mixed case); every scim relation "
+              "is prewarmed (pg_prewarm) before the section.",
               "- PATCH: hand-written `INSERT INTO scim.members … ON CONFLICT DO NOTHING` (or `DELETE`) + version bump "
               "in one statement; ours `SELECT scim.scim_patch('Group', $id, $body)`. Each add is followed by the "
               "remove of the same member, so group sizes stay fixed.",

@@ -138,8 +138,10 @@ pub fn list(
         Some(k) => format!("{k} {dir} NULLS LAST, r.id {dir}"),
         None => format!("r.id {dir}"),
     };
-    let mut sql_where = w.sql.clone();
     let mut params = w.params.clone();
+    // Keyset cursor: `r.id > $n` (or `<` descending), applied after the
+    // match set is counted.
+    let mut after = None;
     let offset = match &position {
         Position::Index(i) => i - 1,
         Position::CursorOffset(o) => *o,
@@ -152,7 +154,7 @@ pub fn list(
             }
             params.push(id.clone());
             let cmp = if descending { "<" } else { ">" };
-            sql_where = format!("{sql_where} AND r.id {cmp} ${}::uuid", params.len() + 1);
+            after = Some(format!("{cmp} ${}::uuid", params.len() + 1));
             0
         }
     };
@@ -160,15 +162,15 @@ pub fn list(
     let from = table(rt);
     let json = row_json(rt, with_members);
     let generic = spi::generic_is_safe(&w.sql);
-    // How totalResults is found. A pattern or range filter (bitmap scan,
-    // then a sort of every match by the page order) counts in the page
-    // statement: a window count over ids costs nothing next to that scan,
-    // and a second statement would repeat it. Everything else (no filter:
-    // the page walks the primary key; equality lookups: rarely more than a
-    // page) runs the page alone and counts separately only when the page
-    // cannot tell the total. A keyset cursor page sees only the rows after
-    // the cursor, so it always counts separately.
-    let count_in_page = !generic && !matches!(position, Position::AfterId(_));
+    // A filtered list counts its matches in the page statement: a window
+    // count over the matching ids, then the page, then only the page's rows
+    // are read again and rendered. Besides saving the second scan, this
+    // keeps the planner from the trap of a kept generic plan that walks the
+    // primary key in id order and filters, hoping to fill the page early (a
+    // rare email took 30 ms that way, against 0.2 ms through its index).
+    // An unfiltered list does walk the primary key for the page and counts
+    // separately when the page cannot tell the total.
+    let count_in_page = p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     let last_id = if cursor_mode && sort_key.is_none() {
         format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
     } else {
@@ -183,12 +185,26 @@ pub fn list(
          count(*), {last_id}"
     );
     let page_sql = if count_in_page {
+        let matches = format!(
+            "SELECT r.id, count(*) OVER () AS total FROM {from} r WHERE {sql}",
+            sql = w.sql
+        );
+        let page = match &after {
+            None => format!("{matches} ORDER BY {order} LIMIT {count} OFFSET {offset}"),
+            Some(cond) => format!(
+                "SELECT m.id, m.total FROM ({matches}) m WHERE m.id {cond} \
+                 ORDER BY m.id {dir} LIMIT {count}"
+            ),
+        };
         format!(
-            "{select}, max(p.total) FROM (SELECT r.id, count(*) OVER () AS total FROM {from} r \
-             WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}) p \
+            "{select}, max(p.total) FROM ({page}) p \
              JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id"
         )
     } else {
+        let sql_where = match &after {
+            None => w.sql.clone(),
+            Some(cond) => format!("{} AND r.id {cond}", w.sql),
+        };
         format!(
             "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
              WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}) r"
@@ -210,8 +226,8 @@ pub fn list(
     }
     let resources = resources.unwrap_or_else(|| JsonbDatum::from_text(r#"{"Resources":[]}"#));
 
-    // A first page that is not full holds every match: no count needed
-    // (the IdP lookup case).
+    // Otherwise (unfiltered lists, or a page past the last match) a first
+    // page that is not full holds every row; anything else is counted.
     let first_page = matches!(position, Position::Index(1))
         || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
     let total = match counted {
