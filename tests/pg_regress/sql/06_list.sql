@@ -76,6 +76,27 @@ SELECT s, c, (r->>'totalResults')::int = (SELECT count(*) FROM scim.scim_filter(
 SELECT r->'totalResults' AS total, jsonb_array_length(r->'Resources') AS n
   FROM scim.scim_list('User', 'userName sw "nobody"', 1, 5) r;
 
+-- Cursor pages of a filtered list (keyset, and offset with sortBy descending):
+-- every match exactly once, the same totalResults on every page.
+WITH RECURSIVE pages(n, cursor, ids, total) AS (
+    SELECT 1, r->>'nextCursor', (SELECT array_agg(u->>'userName') FROM jsonb_array_elements(r->'Resources') u), r->>'totalResults'
+      FROM scim.scim_list('User', 'userName co "ist"', 1, 5, cursor => '') r
+    UNION ALL
+    SELECT p.n + 1, r->>'nextCursor', (SELECT array_agg(u->>'userName') FROM jsonb_array_elements(r->'Resources') u), r->>'totalResults'
+      FROM pages p, scim.scim_list('User', 'userName co "ist"', 1, 5, cursor => p.cursor) r
+     WHERE p.cursor IS NOT NULL)
+SELECT (SELECT count(*) FROM pages) AS pages, (SELECT count(*) FROM pages, unnest(ids)) AS users,
+       (SELECT count(DISTINCT u) FROM pages, unnest(ids) u) AS distinct_users,
+       (SELECT count(DISTINCT total) FROM pages) AS totals, (SELECT min(total) FROM pages) AS total;
+WITH RECURSIVE pages(n, cursor, ids, total) AS (
+    SELECT 1, r->>'nextCursor', (SELECT array_agg(u->>'userName') FROM jsonb_array_elements(r->'Resources') u), r->>'totalResults'
+      FROM scim.scim_list('User', 'userName co "ist"', 1, 5, 'userName', 'descending', cursor => '') r
+    UNION ALL
+    SELECT p.n + 1, r->>'nextCursor', (SELECT array_agg(u->>'userName') FROM jsonb_array_elements(r->'Resources') u), r->>'totalResults'
+      FROM pages p, scim.scim_list('User', 'userName co "ist"', 1, 5, 'userName', 'descending', cursor => p.cursor) r
+     WHERE p.cursor IS NOT NULL)
+SELECT count(*) AS pages, array_agg(ids[1] ORDER BY n) AS first_of_each_page, count(DISTINCT total) AS totals FROM pages;
+
 -- attributes / excludedAttributes apply to every resource.
 SELECT DISTINCT jsonb_object_keys(u) AS key
   FROM scim.scim_list('User', NULL, 1, 3, attributes => 'userName') r, jsonb_array_elements(r->'Resources') u ORDER BY 1;
