@@ -21,17 +21,10 @@ impl JsonbDatum {
     /// Inside an SPI connection, right after a statement returned more than
     /// `row` rows whose column `col` is of type jsonb.
     pub unsafe fn from_spi(row: usize, col: i32) -> Option<JsonbDatum> {
-        let tt = pg_sys::SPI_tuptable;
-        if tt.is_null() || row >= (*tt).numvals as usize {
-            return None;
+        match super::plan::raw(row, col) {
+            Some((d, false)) => Some(JsonbDatum(pg_sys::SPI_datumTransfer(d, false, -1))),
+            _ => None,
         }
-        let tuple = *(*tt).vals.add(row);
-        let mut isnull = false;
-        let d = pg_sys::SPI_getbinval(tuple, (*tt).tupdesc, col, &mut isnull);
-        if isnull {
-            return None;
-        }
-        Some(JsonbDatum(pg_sys::SPI_datumTransfer(d, false, -1)))
     }
 
     /// Parse JSON text we wrote ourselves (small: a list response's head).

@@ -98,9 +98,17 @@ impl Plan {
 
 /// Column `col` (1-based) of row `row` (0-based) of the last result.
 pub fn get<T: FromDatum>(row: usize, col: i32) -> Option<T> {
-    // SAFETY: called right after `Plan::run` returned more than `row` rows;
-    // `T` matches the column type of our own statements; `from_datum`
-    // copies by-reference values into Rust-owned memory.
+    // SAFETY: `T` matches the column type of our own statements;
+    // `from_datum` copies by-reference values into Rust-owned memory.
+    raw(row, col).and_then(|(d, isnull)| unsafe { T::from_datum(d, isnull) })
+}
+
+/// The raw datum (and its null flag) at `row`, `col` of the last result;
+/// `None` when there is no such row. It lives in SPI memory: copy it out
+/// before `SPI_finish` (see `jsonb::JsonbDatum::from_spi`).
+pub fn raw(row: usize, col: i32) -> Option<(Datum, bool)> {
+    // SAFETY: called inside an SPI connection right after a statement ran;
+    // the row index is checked against the result.
     unsafe {
         let tt = pg_sys::SPI_tuptable;
         if tt.is_null() || row >= (*tt).numvals as usize {
@@ -109,6 +117,6 @@ pub fn get<T: FromDatum>(row: usize, col: i32) -> Option<T> {
         let tuple = *(*tt).vals.add(row);
         let mut isnull = false;
         let d = pg_sys::SPI_getbinval(tuple, (*tt).tupdesc, col, &mut isnull);
-        T::from_datum(d, isnull)
+        Some((d, isnull))
     }
 }
