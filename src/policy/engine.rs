@@ -1,26 +1,28 @@
-//! Reading effective policies: `effective_policy`, `effective_policy_explain`
-//! and the hot path `policy_allows`.
+//! Reading effective policies: the hot path `policy_allows`, and
+//! `effective_policy` / `effective_policy_explain`.
 //!
-//! Per call, with SPI plans prepared once per backend and kept (always
-//! generic, see [`crate::store::plan`]):
+//! SPI plans are prepared once per backend and kept (always generic, see
+//! [`crate::store::plan`]). Both paths start with one statement that
+//! resolves the user the ref names (SCIM id, else userName
+//! case-insensitively, else a unique externalId) with `active`, their direct
+//! groups and the version of the tenant's policy graph.
 //!
-//! 1. the tenant and the user the ref names (SCIM id, else userName
-//!    case-insensitively, else a unique externalId) with `active`;
-//! 2. for an active user, one statement walks the groups transitively
-//!    (recursive CTE with UNION: nested groups, cycles harmless) and returns
-//!    the bound policy names with their `updated` stamps;
-//! 3. only if no binding is reached, the tenant's default policy (name, stamp).
+//! * `policy_allows` then takes the tenant's graph from memory
+//!   ([`super::graph`], read again only when its version changed) and walks
+//!   it from the direct groups.
+//! * `effective_policy` / `_explain` (which also need group names) walk the
+//!   groups in SQL (recursive CTE with UNION: nested groups, cycles
+//!   harmless) for the bound policies with their `updated` stamps and, only
+//!   if no binding is reached, the default policy. Parsed documents come
+//!   from a cache keyed by (tenant, name, updated): `scim.policies` bumps
+//!   `updated` on every document change (trigger in sql/policy.sql), so a
+//!   stale entry is never used, including after a rollback. This path is
+//!   the reference the hot path is tested against (`pg_tests.rs`).
 //!
-//! Parsed documents come from a backend-local cache keyed by (tenant, name,
-//! updated); only a miss runs one more statement (and `validate`).
-//! `scim.policies` bumps `updated` on every document change (trigger in
-//! sql/policy.sql), so a stale entry is never used, including after a
-//! rollback: the stamp read in the current snapshot decides.
-//!
-//! Why several small statements rather than one CTE doing everything: the
-//! executor start-up of a statement with many CTEs and init-plans costs more
-//! than the extra round trips through SPI (measured: user resolution as CTE
-//! ~12 µs, as a plain indexed SELECT ~2 µs).
+//! Why small statements rather than one CTE doing everything: the executor
+//! start-up of a statement with many CTEs and init-plans costs more than the
+//! extra round trips through SPI (measured: user resolution as CTE ~12 µs,
+//! as a plain indexed SELECT ~2 µs).
 //!
 //! A user with `active = false` gets nothing; `active` unset counts as
 //! active (RFC 7643 makes the attribute optional).
