@@ -140,11 +140,17 @@ pub fn wants_members(attributes: Option<&str>, excluded: Option<&str>) -> bool {
     }
 }
 
-/// A ListResponse for `rt` as a jsonb datum. With the default projection
-/// of a representation SQL renders exactly (users; groups without members)
-/// the page SQL built is appended as it is; otherwise each resource is
-/// projected in Rust.
-pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<JsonbDatum> {
+/// A ListResponse, as SQL built it or as Rust projected it.
+enum ListBody {
+    Datum(JsonbDatum),
+    Json(Value),
+}
+
+/// A ListResponse for `rt`. With the default projection of a
+/// representation SQL renders exactly (users; groups without members) the
+/// page SQL built is appended to the header as it is; otherwise each
+/// resource is projected in Rust.
+fn list_body(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListBody> {
     let (attrs, excl) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
     let with_members = wants_members(attrs, excl);
     let page = store::list::list(t, rt, p, with_members)?;
@@ -153,7 +159,8 @@ pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult
         head["nextCursor"] = Value::String(c.clone());
     }
     if renders_default_projection(rt, attrs, excl, with_members) {
-        return Ok(JsonbDatum::from_text(&head.to_string()).concat(page.resources));
+        let head = JsonbDatum::from_text(&head.to_string());
+        return Ok(ListBody::Datum(head.concat(page.resources)));
     }
     let mut page_json = page.resources.to_value();
     let resources = match page_json.get_mut("Resources").map(Value::take) {
@@ -166,7 +173,23 @@ pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult
             .map(|r| project(rt, r, attrs, excl))
             .collect::<ScimResult<Vec<_>>>()?,
     );
-    Ok(JsonbDatum::from(JsonB(head)))
+    Ok(ListBody::Json(head))
+}
+
+/// A ListResponse as a jsonb datum (`scim_list`).
+pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<JsonbDatum> {
+    Ok(match list_body(t, rt, p)? {
+        ListBody::Datum(d) => d,
+        ListBody::Json(v) => JsonbDatum::from(JsonB(v)),
+    })
+}
+
+/// A ListResponse as serde JSON (`GET /Users`, `.search`).
+pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
+    Ok(match list_body(t, rt, p)? {
+        ListBody::Datum(d) => d.to_value(),
+        ListBody::Json(v) => v,
+    })
 }
 
 /// Whether the SQL rendering of a row already is its default projection:
@@ -191,11 +214,6 @@ fn renders_default_projection(
             ResourceKind::User => unset(excl),
             ResourceKind::Group => !with_members && members_only(excl),
         }
-}
-
-/// A ListResponse as serde JSON (`GET /Users`, `.search`).
-pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
-    Ok(list_datum(t, rt, p)?.to_value())
 }
 
 #[allow(clippy::too_many_arguments)]
