@@ -324,6 +324,21 @@ CREATE TRIGGER policies_insert AFTER INSERT ON scim.policies
 CREATE TRIGGER policies_delete AFTER DELETE ON scim.policies
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_policies_changed();
 
+-- TRUNCATE of a table the policy graph is read from: every tenant's graph.
+CREATE FUNCTION scim._policy_truncated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tenants SET policy_epoch = policy_epoch + 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_policy_truncate AFTER TRUNCATE ON scim.members
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_truncated();
+CREATE TRIGGER policy_bindings_truncate AFTER TRUNCATE ON scim.policy_bindings
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_truncated();
+CREATE TRIGGER policies_truncate AFTER TRUNCATE ON scim.policies
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_truncated();
+
 -- tenants: a new default policy is part of the cached policy graph.
 CREATE FUNCTION scim._policy_default_epoch() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -83,6 +83,13 @@ ROLLBACK TO SAVEPOINT s;
 SELECT pc_allows() AS after_rollback_to_savepoint;
 COMMIT;
 SELECT pc_allows() AS after_commit;
+-- TRUNCATE (no row triggers) still invalidates; rolled back, the old graph
+-- is back.
+BEGIN;
+TRUNCATE scim.policy_bindings;
+SELECT pc_allows() AS bindings_truncated_default_applies;
+ROLLBACK;
+SELECT pc_allows() AS truncate_rolled_back;
 -- Deleting the group carrying the binding.
 SELECT scim.scim_delete('Group', gid('pc_outer'));
 SELECT pc_allows() AS outer_deleted_default_applies;
