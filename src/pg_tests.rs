@@ -199,11 +199,14 @@ mod tests {
         assert!(nonempty > 100, "only {nonempty} filters matched anything");
     }
 
-    /// The hot path (`policy_allows`: cached tenant graph) against the full
-    /// path (`effective_policy`: recursive SQL walk, no graph cache) after
-    /// every one of 200 random changes to bindings, nesting, memberships,
-    /// documents, the default policy and `active`, all in one transaction
-    /// and one backend (so every change must invalidate the kept graph).
+    /// The hot path (`policy_allows`: walk of the kept tenant graph)
+    /// against the full path (`effective_policy`: recursive SQL walk of
+    /// memberships, nesting and bindings; documents from the same graph)
+    /// after every one of 200 random changes to bindings, nesting,
+    /// memberships, documents, the default policy and `active`, all in one
+    /// transaction and one backend (so every change to nesting or bindings
+    /// must invalidate the kept graph). Stale documents and defaults are
+    /// caught by tests/pg_regress/sql/08_policy_cache.sql.
     #[pg_test]
     fn random_policy_changes_hot_path_equals_full_path() {
         use rand::rngs::StdRng;

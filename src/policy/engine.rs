@@ -12,12 +12,9 @@
 //!   it from the direct groups.
 //! * `effective_policy` / `_explain` (which also need group names) walk the
 //!   groups in SQL (recursive CTE with UNION: nested groups, cycles
-//!   harmless) for the bound policies with their `updated` stamps and, only
-//!   if no binding is reached, the default policy. Parsed documents come
-//!   from a cache keyed by (tenant, name, updated): `scim.policies` bumps
-//!   `updated` on every document change (trigger in sql/policy.sql), so a
-//!   stale entry is never used, including after a rollback. This path is
-//!   the reference the hot path is tested against (`pg_tests.rs`).
+//!   harmless) for the bindings reached, and take the documents (and the
+//!   default policy, if no binding is reached) from the same graph. The SQL
+//!   walk is what the hot path's Rust walk is tested against (`pg_tests.rs`).
 //!
 //! Why small statements rather than one CTE doing everything: the executor
 //! start-up of a statement with many CTEs and init-plans costs more than the
@@ -27,7 +24,7 @@
 //! A user with `active = false` gets nothing; `active` unset counts as
 //! active (RFC 7643 makes the attribute optional).
 
-use super::graph::{self, GraphVersion, GroupId};
+use super::graph::{self, Graph, GraphVersion, GroupId};
 use crate::error::OrRaise;
 use crate::store::plan::{get, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
@@ -37,41 +34,45 @@ use scim_core::policy::{allows_from, explain, merge, PolicyDoc, Source, WILDCARD
 use scim_core::{ScimError, ScimResult};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The tenant and the user a ref names, with what the hot path needs:
-/// `(tenant, user id, active, tenant row xmin, policy_epoch, the user's
-/// direct groups)`; the user columns are NULL (and the groups empty) when
-/// there is no such user. One statement per kind of ref, tried in priority
-/// order: SCIM id (only when the ref parses as a uuid), userName
-/// (case-insensitive, unique), externalId (only if unique in the tenant: an
-/// ambiguous externalId names nobody).
-const USER_BY_ID: &str = "
+/// The resolution statement for one kind of ref, joined as `u` (columns
+/// `id`, `active`): `(tenant, user id, active, tenant row xmin,
+/// policy_epoch, the user's direct groups)`; the user columns are NULL (and
+/// the groups empty) when there is no such user.
+macro_rules! user_row {
+    ($join:literal) => {
+        concat!(
+            "
 SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
        ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = u.id)
   FROM scim.tenants t
-  LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1
- WHERE t.id = $2";
-const USER_BY_NAME: &str = "
-SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
-       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = u.id)
-  FROM scim.tenants t
-  LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)
- WHERE t.id = $2";
-const USER_BY_EXTERNAL_ID: &str = "
-SELECT t.id, x.id, x.active, t.xmin::text::int8, t.policy_epoch,
-       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = x.id)
-  FROM scim.tenants t
-  LEFT JOIN LATERAL (
-       SELECT (array_agg(u.id))[1] AS id, bool_and(coalesce(u.active, true)) AS active
-         FROM scim.users u
-        WHERE u.tenant_id = t.id AND u.external_id = $1
-       HAVING count(*) = 1) x ON true
- WHERE t.id = $2";
+  ",
+            $join,
+            "
+ WHERE t.id = $2"
+        )
+    };
+}
 
-/// effective_policy / explain: display names of all the user's groups and
-/// every (group, policy) binding they carry.
+/// Tried in priority order: SCIM id (only when the ref parses as a uuid),
+/// userName (case-insensitive, unique), externalId (only if unique in the
+/// tenant: an ambiguous externalId names nobody).
+const USER_BY_ID: &str = user_row!("LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1");
+const USER_BY_NAME: &str =
+    user_row!("LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)");
+const USER_BY_EXTERNAL_ID: &str = user_row!(
+    "LEFT JOIN LATERAL (
+       SELECT (array_agg(x.id))[1] AS id, bool_and(coalesce(x.active, true)) AS active
+         FROM scim.users x
+        WHERE x.tenant_id = t.id AND x.external_id = $1
+       HAVING count(*) = 1) u ON true"
+);
+
+/// effective_policy / explain: every (policy, group display name) binding
+/// the user reaches, transitively, and the display names of all the user's
+/// groups. Nested groups are walked with a recursive CTE; UNION makes
+/// cycles harmless.
 const USER_BINDINGS: &str = "
 WITH RECURSIVE g(id) AS (
     SELECT m.group_id FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = $2
@@ -80,76 +81,21 @@ WITH RECURSIVE g(id) AS (
 gn AS (
     SELECT gr.id, gr.display_name FROM g JOIN scim.groups gr ON gr.tenant_id = $1 AND gr.id = g.id),
 bp AS (
-    SELECT gn.display_name AS grp, p.name, (extract(epoch FROM p.updated) * 1000000)::int8 AS stamp
-      FROM gn
-      JOIN scim.policy_bindings b ON b.tenant_id = $1 AND b.group_id = gn.id
-      JOIN scim.policies p ON p.tenant_id = $1 AND p.name = b.policy)
+    SELECT gn.display_name AS grp, b.policy AS name
+      FROM gn JOIN scim.policy_bindings b ON b.tenant_id = $1 AND b.group_id = gn.id)
 SELECT (SELECT array_agg(bp.name ORDER BY bp.grp, bp.name) FROM bp),
-       (SELECT array_agg(bp.stamp ORDER BY bp.grp, bp.name) FROM bp),
        (SELECT array_agg(bp.grp ORDER BY bp.grp, bp.name) FROM bp),
        (SELECT array_agg(gn.display_name) FROM gn)";
-
-/// The tenant's default policy (a dangling name is no default).
-const DEFAULT_POLICY: &str = "
-SELECT dp.name, (extract(epoch FROM dp.updated) * 1000000)::int8
-  FROM scim.tenants te
-  JOIN scim.policies dp ON dp.tenant_id = te.id AND dp.name = te.default_policy
- WHERE te.id = $1";
-
-const DOCS_SQL: &str = "
-SELECT p.name, p.document, (extract(epoch FROM p.updated) * 1000000)::int8
-  FROM scim.policies p
- WHERE p.tenant_id = $1 AND p.name = ANY($2)";
 
 struct Plans {
     user_by_id: Plan,
     user_by_name: Plan,
     user_by_external_id: Plan,
     user_bindings: Plan,
-    default_policy: Plan,
-    docs: Plan,
-}
-
-type TenantKey = [u8; 16];
-
-/// Parsed documents per tenant: name → (updated stamp, document).
-#[derive(Default)]
-struct DocCache {
-    tenants: HashMap<TenantKey, HashMap<String, (i64, Rc<PolicyDoc>)>>,
-    entries: usize,
-}
-
-/// Beyond this many cached documents the cache starts over.
-const MAX_CACHED_DOCS: usize = 10_000;
-
-impl DocCache {
-    fn get(&self, tenant: &TenantKey, name: &str, stamp: i64) -> Option<Rc<PolicyDoc>> {
-        match self.tenants.get(tenant)?.get(name) {
-            Some((s, doc)) if *s == stamp => Some(doc.clone()),
-            _ => None,
-        }
-    }
-
-    fn put(&mut self, tenant: TenantKey, name: String, stamp: i64, doc: Rc<PolicyDoc>) {
-        if self.entries >= MAX_CACHED_DOCS {
-            self.tenants.clear();
-            self.entries = 0;
-        }
-        if self
-            .tenants
-            .entry(tenant)
-            .or_default()
-            .insert(name, (stamp, doc))
-            .is_none()
-        {
-            self.entries += 1;
-        }
-    }
 }
 
 thread_local! {
     static PLANS: RefCell<Option<Rc<Plans>>> = const { RefCell::new(None) };
-    static DOCS: RefCell<DocCache> = RefCell::new(DocCache::default());
 }
 
 /// The kept plans, prepared on first use in this backend.
@@ -157,34 +103,15 @@ fn plans() -> Rc<Plans> {
     if let Some(p) = PLANS.with(|p| p.borrow().clone()) {
         return p;
     }
-    let (uuid, text, text_array) = (
-        oid(BuiltinOid::UUIDOID),
-        oid(BuiltinOid::TEXTOID),
-        oid(BuiltinOid::TEXTARRAYOID),
-    );
+    let (uuid, text) = (oid(BuiltinOid::UUIDOID), oid(BuiltinOid::TEXTOID));
     let p = Rc::new(Plans {
         user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid]),
         user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid]),
         user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid]),
         user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid]),
-        default_policy: Plan::prepare(DEFAULT_POLICY, &[uuid]),
-        docs: Plan::prepare(DOCS_SQL, &[uuid, text_array]),
     });
     PLANS.with(|cell| *cell.borrow_mut() = Some(p.clone()));
     p
-}
-
-/// What resolution returns.
-struct Resolved {
-    tenant: pgrx::Uuid,
-    /// `None`: no such user in this tenant.
-    user: Option<pgrx::Uuid>,
-    active: bool,
-    /// Bound policies: (name, stamp, group display name; "" on the hot path).
-    bindings: Vec<(String, i64, String)>,
-    default: Option<(String, i64)>,
-    /// Display names of all the user's groups (full resolution only), sorted.
-    groups: Vec<String>,
 }
 
 fn internal(msg: &str) -> ScimError {
@@ -246,169 +173,83 @@ fn resolve_user(plans: &Plans, user_ref: &str) -> ScimResult<UserRow> {
         .run(&[to_datum(user_ref), to_datum(t)]))
 }
 
-/// Full resolution (effective_policy, explain): bindings with their group
-/// names and document stamps, all group names, the default if no binding.
-fn resolve(plans: &Plans, user_ref: &str) -> ScimResult<Resolved> {
-    let u = resolve_user(plans, user_ref)?;
-    let mut r = Resolved {
-        tenant: u.tenant,
-        user: u.user,
-        active: u.active,
-        bindings: Vec::new(),
-        default: None,
-        groups: Vec::new(),
-    };
-    let Some(user) = u.user else { return Ok(r) };
-    plans
-        .user_bindings
-        .run(&[to_datum(r.tenant), to_datum(user)]);
-    let names: Vec<String> = get(0, 1).unwrap_or_default();
-    let stamps: Vec<i64> = get(0, 2).unwrap_or_default();
-    let groups_of: Vec<String> = get(0, 3).unwrap_or_default();
-    let mut groups: Vec<String> = get(0, 4).unwrap_or_default();
-    groups.sort_unstable();
-    if names.len() != stamps.len() || names.len() != groups_of.len() {
-        return Err(internal("policy resolution returned mismatched arrays"));
-    }
-    r.groups = groups;
-    r.bindings = names
-        .into_iter()
-        .zip(stamps)
-        .zip(groups_of)
-        .map(|((n, s), g)| (n, s, g))
-        .collect();
-    // The default only matters to an active user who reaches no binding.
-    if r.active && r.bindings.is_empty() && plans.default_policy.run(&[to_datum(r.tenant)]) == 1 {
-        if let (Some(n), Some(s)) = (get::<String>(0, 1), get::<i64>(0, 2)) {
-            r.default = Some((n, s));
-        }
-    }
-    Ok(r)
+/// Full resolution (effective_policy, explain).
+struct Resolved {
+    /// `None`: no such user in this tenant.
+    user: Option<pgrx::Uuid>,
+    active: bool,
+    /// (policy, group display name) of every binding reached, sorted by
+    /// group then policy.
+    bindings: Vec<(String, String)>,
+    /// Display names of all the user's groups, sorted.
+    groups: Vec<String>,
+    /// The tenant's policy graph, for documents and the default (read only
+    /// for an active user).
+    graph: Option<Rc<Graph>>,
 }
 
-/// Parsed documents for `wanted` (name, stamp), in order; cache misses are
-/// loaded with one statement. A policy deleted between the two statements
-/// yields an empty document, which allows nothing (fail closed).
-fn documents(
-    plans: &Plans,
-    tenant: pgrx::Uuid,
-    wanted: &[(&str, i64)],
-) -> ScimResult<Vec<Rc<PolicyDoc>>> {
-    let key: TenantKey = *tenant.as_bytes();
-    let mut out: Vec<Option<Rc<PolicyDoc>>> = DOCS.with(|c| {
-        let c = c.borrow();
-        wanted
-            .iter()
-            .map(|(name, stamp)| c.get(&key, name, *stamp))
-            .collect()
-    });
-    let missing: Vec<String> = wanted
-        .iter()
-        .zip(&out)
-        .filter(|(_, d)| d.is_none())
-        .map(|((n, _), _)| (*n).to_owned())
-        .collect();
-    if !missing.is_empty() {
-        let mut loaded: HashMap<String, Rc<PolicyDoc>> = HashMap::new();
-        let n = plans.docs.run(&[to_datum(tenant), to_datum(missing)]);
-        let mut rows = Vec::with_capacity(n);
-        for i in 0..n {
-            let name: String = get(i, 1).ok_or_else(|| internal("policy without a name"))?;
-            let doc: JsonB = get(i, 2).ok_or_else(|| internal("policy without a document"))?;
-            let stamp: i64 = get(i, 3).ok_or_else(|| internal("policy without a stamp"))?;
-            rows.push((name, doc, stamp));
-        }
-        for (name, doc, stamp) in rows {
-            let parsed = scim_core::policy::validate(&doc.0).map_err(|e| {
-                internal(&format!(
-                    "stored policy \"{name}\" is invalid: {}",
-                    e.detail
-                ))
-            })?;
-            let parsed = Rc::new(parsed);
-            DOCS.with(|c| c.borrow_mut().put(key, name.clone(), stamp, parsed.clone()));
-            loaded.insert(name, parsed);
-        }
-        for ((name, _), slot) in wanted.iter().zip(out.iter_mut()) {
-            if slot.is_none() {
-                *slot = loaded.get(*name).cloned();
-            }
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|d| d.unwrap_or_else(|| Rc::new(PolicyDoc::default())))
-        .collect())
-}
-
-/// Everything needed to merge: the resolution plus parsed documents for
-/// its bindings and its default (both empty for unknown/inactive users).
-struct Loaded {
-    r: Resolved,
-    docs: Vec<Rc<PolicyDoc>>,
-    default: Option<(String, Rc<PolicyDoc>)>,
-}
-
-impl Loaded {
+impl Resolved {
     fn applies(&self) -> bool {
-        self.r.user.is_some() && self.r.active
+        self.user.is_some() && self.active
     }
 
     fn sources(&self) -> Vec<Source<'_>> {
-        if !self.applies() {
+        let Some(g) = self.graph.as_deref().filter(|_| self.applies()) else {
             return Vec::new();
-        }
-        self.r
-            .bindings
+        };
+        self.bindings
             .iter()
-            .zip(&self.docs)
-            .map(|((policy, _, group), doc)| Source { group, policy, doc })
+            .map(|(policy, group)| Source {
+                group,
+                policy,
+                doc: g.policy(policy),
+            })
             .collect()
     }
 
+    /// The default only matters to an active user who reaches no binding.
     fn default(&self) -> Option<(&str, &PolicyDoc)> {
-        if !self.applies() {
+        if !self.applies() || !self.bindings.is_empty() {
             return None;
         }
-        self.default.as_ref().map(|(n, d)| (n.as_str(), &**d))
+        self.graph.as_deref()?.default_policy()
     }
 }
 
-fn load(user_ref: &str) -> ScimResult<Loaded> {
+/// The bindings the user reaches walked in SQL (with group names), the
+/// documents from the tenant's graph read in the same snapshot.
+fn resolve(user_ref: &str) -> ScimResult<Resolved> {
     Spi::connect(|_client| {
         let plans = plans();
-        let r = resolve(&plans, user_ref)?;
-        let applies = r.user.is_some() && r.active;
-        let mut wanted: Vec<(&str, i64)> = Vec::new();
-        if applies {
-            wanted.extend(r.bindings.iter().map(|(n, s, _)| (n.as_str(), *s)));
-            if wanted.is_empty() {
-                if let Some((n, s)) = &r.default {
-                    wanted.push((n.as_str(), *s));
-                }
-            }
-        }
-        let mut docs = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            documents(&plans, r.tenant, &wanted)?
+        let u = resolve_user(&plans, user_ref)?;
+        let mut r = Resolved {
+            user: u.user,
+            active: u.active,
+            bindings: Vec::new(),
+            groups: Vec::new(),
+            graph: None,
         };
-        let default = if applies && r.bindings.is_empty() {
-            r.default
-                .as_ref()
-                .and_then(|(n, _)| docs.pop().map(|d| (n.clone(), d)))
-        } else {
-            None
-        };
-        if !applies {
-            docs.clear();
+        let Some(user) = u.user else { return Ok(r) };
+        plans
+            .user_bindings
+            .run(&[to_datum(u.tenant), to_datum(user)]);
+        let names: Vec<String> = get(0, 1).unwrap_or_default();
+        let groups_of: Vec<String> = get(0, 2).unwrap_or_default();
+        r.groups = get(0, 3).unwrap_or_default();
+        r.groups.sort_unstable();
+        if names.len() != groups_of.len() {
+            return Err(internal("policy resolution returned mismatched arrays"));
         }
-        Ok(Loaded { r, docs, default })
+        r.bindings = names.into_iter().zip(groups_of).collect();
+        if r.active {
+            r.graph = Some(graph::current(u.tenant, u.graph_version)?);
+        }
+        Ok(r)
     })
 }
 
-fn user_json(l: &Loaded) -> Value {
-    l.r.user
+fn user_json(r: &Resolved) -> Value {
+    r.user
         .as_ref()
         .map_or(Value::Null, |u| Value::String(crate::store::uuid_text(u)))
 }
@@ -416,16 +257,16 @@ fn user_json(l: &Loaded) -> Value {
 /// `{"user", "active", "groups", "policies", "source", "allow", "deny",
 /// "require", "limits"}`.
 pub fn effective(user_ref: &str) -> ScimResult<Value> {
-    let l = load(user_ref)?;
-    let sources = l.sources();
-    let eff = merge(&sources, l.default());
+    let r = resolve(user_ref)?;
+    let sources = r.sources();
+    let eff = merge(&sources, r.default());
     let mut out = match eff.to_json() {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    out.insert("user".into(), user_json(&l));
-    out.insert("active".into(), json!(l.r.user.is_some() && l.r.active));
-    out.insert("groups".into(), json!(l.r.groups));
+    out.insert("user".into(), user_json(&r));
+    out.insert("active".into(), json!(r.applies()));
+    out.insert("groups".into(), json!(r.groups));
     out.insert("policies".into(), json!(eff.policies()));
     out.insert("source".into(), json!(eff.origin().as_str()));
     Ok(Value::Object(out))
@@ -434,18 +275,18 @@ pub fn effective(user_ref: &str) -> ScimResult<Value> {
 /// `scim_core::policy::explain` plus `user`, `active`, `groups` and, when
 /// nothing applies because of the user, `reason`.
 pub fn explain_user(user_ref: &str) -> ScimResult<Value> {
-    let l = load(user_ref)?;
-    let sources = l.sources();
-    let mut out = match explain(&sources, l.default()) {
+    let r = resolve(user_ref)?;
+    let sources = r.sources();
+    let mut out = match explain(&sources, r.default()) {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    out.insert("user".into(), user_json(&l));
-    out.insert("active".into(), json!(l.r.user.is_some() && l.r.active));
-    out.insert("groups".into(), json!(l.r.groups));
-    if l.r.user.is_none() {
+    out.insert("user".into(), user_json(&r));
+    out.insert("active".into(), json!(r.applies()));
+    out.insert("groups".into(), json!(r.groups));
+    if r.user.is_none() {
         out.insert("reason".into(), json!("unknown user"));
-    } else if !l.r.active {
+    } else if !r.active {
         out.insert("reason".into(), json!("user is not active"));
     }
     Ok(Value::Object(out))

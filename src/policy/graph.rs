@@ -57,8 +57,12 @@ pub struct Graph {
     parents: HashMap<GroupId, Vec<GroupId>>,
     /// group → indexes into `policies`.
     bound: HashMap<GroupId, Vec<usize>>,
-    policies: Vec<(String, Rc<PolicyDoc>)>,
-    default: Option<(String, Rc<PolicyDoc>)>,
+    /// Every bound policy once, and its index by name.
+    policies: Vec<(String, PolicyDoc)>,
+    by_name: HashMap<String, usize>,
+    default: Option<(String, PolicyDoc)>,
+    /// What an unknown name maps to: allows nothing.
+    empty: PolicyDoc,
 }
 
 impl Graph {
@@ -83,12 +87,21 @@ impl Graph {
         found.dedup();
         found
             .into_iter()
-            .map(|i| (self.policies[i].0.as_str(), &*self.policies[i].1))
+            .map(|i| (self.policies[i].0.as_str(), &self.policies[i].1))
             .collect()
     }
 
+    /// The document of bound policy `name`. Names come from bindings read
+    /// in the graph's own snapshot, so an unknown one cannot occur; it
+    /// would allow nothing (fail closed).
+    pub fn policy(&self, name: &str) -> &PolicyDoc {
+        self.by_name
+            .get(name)
+            .map_or(&self.empty, |&i| &self.policies[i].1)
+    }
+
     pub fn default_policy(&self) -> Option<(&str, &PolicyDoc)> {
-        self.default.as_ref().map(|(n, d)| (n.as_str(), &**d))
+        self.default.as_ref().map(|(n, d)| (n.as_str(), d))
     }
 }
 
@@ -128,10 +141,9 @@ fn group_id(row: usize, col: i32) -> ScimResult<GroupId> {
         .ok_or_else(|| internal("policy graph: NULL group id".into()))
 }
 
-fn parse(name: &str, doc: Option<JsonB>) -> ScimResult<Rc<PolicyDoc>> {
+fn parse(name: &str, doc: Option<JsonB>) -> ScimResult<PolicyDoc> {
     let doc = doc.ok_or_else(|| internal(format!("policy \"{name}\" has no document")))?;
     validate(&doc.0)
-        .map(Rc::new)
         .map_err(|e| internal(format!("stored policy \"{name}\" is invalid: {}", e.detail)))
 }
 
@@ -152,13 +164,12 @@ fn load(tenant: pgrx::Uuid) -> ScimResult<Graph> {
         let name: String = get(i, 2).ok_or_else(|| internal("policy without a name".into()))?;
         rows.push((group_id(i, 1)?, name, get::<JsonB>(i, 3)));
     }
-    let mut index: HashMap<String, usize> = HashMap::new();
     for (group, name, doc) in rows {
-        let i = match index.get(&name) {
+        let i = match g.by_name.get(&name) {
             Some(&i) => i,
             None => {
                 g.policies.push((name.clone(), parse(&name, doc)?));
-                index.insert(name, g.policies.len() - 1);
+                g.by_name.insert(name, g.policies.len() - 1);
                 g.policies.len() - 1
             }
         };

@@ -5,11 +5,11 @@
 //!   unbinding, the default policy and change notifications are plpgsql in
 //!   `sql/policy.sql`.
 //! * [`engine`]: `effective_policy`, `effective_policy_explain` (kept SPI
-//!   plans walk user → transitive groups → bindings; parsed documents come
-//!   from a cache keyed by (tenant, name, updated)) and the hot path
+//!   plans walk user → transitive groups → bindings in SQL) and the hot path
 //!   `policy_allows`: one statement reads the user, their direct groups and
 //!   the version of the tenant's policy graph, which [`graph`] keeps in
-//!   memory; the decision is `allows_from`.
+//!   memory (with the parsed documents both paths use); the decision is
+//!   `allows_from`.
 
 pub mod admin;
 pub mod engine;
