@@ -9,8 +9,9 @@
 
 -- Documents are validated and normalised on every write, whatever the path
 -- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
--- `updated` strictly increases whenever the document changes: backends
--- cache parsed documents keyed by (tenant, name, updated).
+-- `updated` (when the document last changed) strictly increases whenever
+-- it changes. Backends keep parsed documents in the tenant's policy graph,
+-- versioned by scim.tenants.policy_epoch (see below).
 CREATE FUNCTION scim._policy_before_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -166,6 +167,17 @@ BEGIN
 END
 $$;
 
+-- The policy graph of these tenants changed (nesting, bindings, policies):
+-- backends keeping it (src/policy/graph.rs) read it again on their next
+-- call. Runs in the changing transaction, so the new epoch becomes visible
+-- exactly when the change does.
+CREATE FUNCTION scim._policy_graph_changed(tenants uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1 WHERE t.id = ANY (tenants);
+END
+$$;
+
 CREATE FUNCTION scim._policy_notify_all(tenant uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -193,8 +205,8 @@ DECLARE r record;
 BEGIN
     -- Group nesting is part of the cached policy graph; user memberships
     -- are not (they are read on every call).
-    UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
-     WHERE t.id IN (SELECT c.tenant_id FROM changed c WHERE c.member_type = 'Group');
+    PERFORM scim._policy_graph_changed(ARRAY(
+        SELECT DISTINCT c.tenant_id FROM changed c WHERE c.member_type = 'Group'));
     FOR r IN
         WITH RECURSIVE
         edges AS NOT MATERIALIZED (
@@ -259,8 +271,7 @@ CREATE FUNCTION scim._policy_bindings_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
-    UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
-     WHERE t.id IN (SELECT c.tenant_id FROM changed c);
+    PERFORM scim._policy_graph_changed(ARRAY(SELECT DISTINCT c.tenant_id FROM changed c));
     FOR r IN
         SELECT c.tenant_id, array_agg(DISTINCT c.group_id) AS groups FROM changed c GROUP BY c.tenant_id
     LOOP
@@ -282,8 +293,7 @@ LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
-         WHERE t.id IN (SELECT n.tenant_id FROM new_rows n);
+        PERFORM scim._policy_graph_changed(ARRAY(SELECT DISTINCT n.tenant_id FROM new_rows n));
         FOR r IN
             SELECT n.tenant_id, array_agg(DISTINCT b.group_id) AS groups
               FROM new_rows n
@@ -304,8 +314,7 @@ BEGIN
             PERFORM scim._policy_notify_all(r.tenant_id);
         END LOOP;
     ELSE
-        UPDATE scim.tenants t SET policy_epoch = t.policy_epoch + 1
-         WHERE t.id IN (SELECT c.tenant_id FROM changed c);
+        PERFORM scim._policy_graph_changed(ARRAY(SELECT DISTINCT c.tenant_id FROM changed c));
         FOR r IN
             SELECT DISTINCT c.tenant_id
               FROM changed c JOIN scim.tenants t ON t.id = c.tenant_id AND t.default_policy = c.name
@@ -328,7 +337,7 @@ CREATE TRIGGER policies_delete AFTER DELETE ON scim.policies
 CREATE FUNCTION scim._policy_truncated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE scim.tenants SET policy_epoch = policy_epoch + 1;
+    PERFORM scim._policy_graph_changed(ARRAY(SELECT t.id FROM scim.tenants t));
     RETURN NULL;
 END
 $$;
