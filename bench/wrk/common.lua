@@ -8,4 +8,11 @@ M.headers = {
     ["Accept"] = "application/scim+json",
     ["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or ""),
 }
+-- wrk calls setup() once per thread, in the main state: number the threads
+-- 1..n so each can seed or slice its own work (`tid` in its own state).
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
 return M

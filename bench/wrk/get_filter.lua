@@ -1,11 +1,6 @@
 -- GET /Users?filter=userName eq "user<i>@example.com", i uniform in 1..BENCH_USERS.
 package.path = (os.getenv("BENCH_WRK_DIR") or ".") .. "/?.lua;" .. package.path
-local c = require("common")
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
+local c = require("common") -- also numbers the threads (`tid`)
 local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 function init(args)
     math.randomseed(7919 * tid)

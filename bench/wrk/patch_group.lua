@@ -1,12 +1,7 @@
 -- PATCH /Groups/BENCH_GROUP adding one member per request; member ids come
 -- from the file BENCH_IDS (one per line), each thread walking its own slice.
 package.path = (os.getenv("BENCH_WRK_DIR") or ".") .. "/?.lua;" .. package.path
-local c = require("common")
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
+local c = require("common") -- also numbers the threads (`tid`)
 local ids = {}
 for line in io.lines(os.getenv("BENCH_IDS")) do
     ids[#ids + 1] = line

@@ -1,11 +1,6 @@
 -- POST /Users with a unique userName per request (prefix per run, per thread).
 package.path = (os.getenv("BENCH_WRK_DIR") or ".") .. "/?.lua;" .. package.path
-local c = require("common")
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
+local c = require("common") -- also numbers the threads (`tid`)
 local n = 0
 local prefix = os.getenv("BENCH_PREFIX") or "w"
 function request()
