@@ -137,6 +137,23 @@ def user_body(user_name: str, **extra) -> dict:
     return {"schemas": [USER_SCHEMA], "userName": user_name, **extra}
 
 
+def entra_user_body(upn: str, external_id: str, employee_number: str, department: str) -> dict:
+    """The create body Entra ID posts (IDP-REQUESTS.md): meta.resourceType,
+    roles: [], the enterprise extension, externalId = the object id."""
+    return {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "externalId": external_id,
+        "userName": upn,
+        "active": True,
+        "displayName": "Entra User",
+        "emails": [{"primary": True, "type": "work", "value": upn}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Entra User", "familyName": "User", "givenName": "Entra"},
+        "roles": [],
+        ENTERPRISE: {"employeeNumber": employee_number, "department": department},
+    }
+
+
 def patch_body(*ops: dict) -> dict:
     return {"schemas": [PATCH_OP], "Operations": list(ops)}
 

@@ -4,7 +4,16 @@ deactivate → group create → member add/remove → delete."""
 
 import uuid
 
-from scimhttp import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, assert_error, op, patch_body, uniq
+from scimhttp import (
+    ENTERPRISE,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    assert_error,
+    entra_user_body,
+    op,
+    patch_body,
+    uniq,
+)
 
 
 def one(body):
@@ -21,19 +30,7 @@ def test_entra_provisioning_sequence(scim):
     object_id = str(uuid.uuid4())
     assert scim.list("Users", filter=f'userName eq "{upn}"')["totalResults"] == 0
     r = scim.post(
-        "/Users",
-        {
-            "schemas": [USER_SCHEMA, ENTERPRISE],
-            "externalId": object_id,
-            "userName": upn,
-            "active": True,
-            "displayName": "Entra User",
-            "emails": [{"primary": True, "type": "work", "value": upn}],
-            "meta": {"resourceType": "User"},
-            "name": {"formatted": "Entra User", "familyName": "User", "givenName": "Entra"},
-            "roles": [],
-            ENTERPRISE: {"employeeNumber": "1000", "department": "Ops"},
-        },
+        "/Users", entra_user_body(upn, object_id, employee_number="1000", department="Ops")
     )
     assert r.status_code == 201, r.text
     uid = r.json()["id"]

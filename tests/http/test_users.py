@@ -10,6 +10,7 @@ from scimhttp import (
     USER_SCHEMA,
     assert_error,
     assert_scim_json,
+    entra_user_body,
     uniq,
     user_body,
     version_number,
@@ -106,18 +107,7 @@ def test_entra_create_body(scim):
     """What Entra ID posts: meta.resourceType, roles: [], enterprise extension,
     externalId."""
     name = uniq("entra") + "@contoso.example"
-    body = {
-        "schemas": [USER_SCHEMA, ENTERPRISE],
-        "externalId": uniq("entra-ext"),
-        "userName": name,
-        "active": True,
-        "displayName": "Entra User",
-        "emails": [{"primary": True, "type": "work", "value": name}],
-        "meta": {"resourceType": "User"},
-        "name": {"formatted": "Entra User", "familyName": "User", "givenName": "Entra"},
-        "roles": [],
-        ENTERPRISE: {"employeeNumber": "701984", "department": "Tour Operations"},
-    }
+    body = entra_user_body(name, uniq("entra-ext"), employee_number="701984", department="Tour Operations")
     r = scim.post("/Users", body)
     assert r.status_code == 201, r.text
     u = scim.read("Users", r.json()["id"])
