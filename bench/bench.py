@@ -200,34 +200,15 @@ class Bench:
             return c.execute("SELECT scim.scim_build_info()").fetchone()[0]
 
     def reinstall(self) -> None:
-        log("re-installing the release build (someone installed another build)")
-        subprocess.run(["cargo", "pgrx", "install", "--release", "--pg-config", "/usr/bin/pg_config"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        # scripts/bench installs the release build into its own PostgreSQL
+        # tree, which nothing else writes: another build there is a bug.
+        raise SystemExit("the benchmark cluster does not run the release build")
 
     def pin_library(self) -> None:
-        """Load the extension from a private copy of the release .so.
-
-        The system extension directory is shared: other engineers install
-        debug builds there at any time, and `cargo pgrx install` rewrites the
-        .so in place, which would change (or crash) the library under our
-        running backends. So, once a fresh connection has proven the
-        installed library is the release build, it is copied into the
-        bench run directory and this database's functions point at it."""
-        if os.environ.get("SCIM_BENCH_PIN", "1") == "0":
-            return
-        libdir = subprocess.run(["/usr/bin/pg_config", "--pkglibdir"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        src = Path(libdir) / "scim_pg.so"
-        dest_dir = self.run_dir / "lib"
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = dest_dir / f"scim_pg-{self.run_id}.so"
-        shutil.copyfile(src, dest)
-        os.chmod(dest, 0o755)
-        os.chmod(dest_dir, 0o755)
-        with psycopg.connect(self.dsn(), autocommit=True) as c:
-            c.execute("UPDATE pg_catalog.pg_proc SET probin = %s WHERE probin = '$libdir/scim_pg'"
-                      " OR probin LIKE %s", (str(dest), str(dest_dir) + "/scim_pg-%"))
-        self.pinned_so = str(dest)
+        """Nothing to pin: the benchmark cluster runs from a private
+        PostgreSQL tree (scripts/lib.sh pg_tree) that only scripts/bench
+        installs into, by atomic rename."""
+        return
 
     def ensure_release(self, where: str) -> None:
         """Right before measuring: a fresh connection must run the release build."""

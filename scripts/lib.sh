@@ -32,21 +32,101 @@ ensure_toolchain() {
     fi
 }
 
-# Build and install the extension into the system Postgres 15.
-install_extension() {
-    local profile=("$@")
-    log "building and installing the extension ${profile[*]}"
-    local out
-    out="$(mktemp)"
-    if ! (cd "$ROOT" && cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" >"$out" 2>&1); then
-        cat "$out" >&2
-        rm -f "$out"
+# ── Private PostgreSQL trees ────────────────────────────────────────────
+# Every cluster the scripts start (serve, test, bench) runs the binaries of
+# its own relocated copy of the system PostgreSQL 15 tree, and loads the
+# extension from that copy's lib/ and share/. So no script ever replaces the
+# library under another one's running server. PostgreSQL binaries find
+# their share/ and lib/ directories relative to their own location, so a
+# copy of the two directories under a new prefix is a complete install.
+#
+# Installing writes each file under a temporary name and renames it into
+# place: a backend that already mapped the old scim_pg.so keeps the old
+# inode. (`cargo pgrx install` copies over the installed file in place, so
+# running backends see their mapped code change under them: that is how a
+# serve cluster's backend died of signal 11 after scripts/test installed a
+# debug build into the shared system directory.)
+
+SYS_PREFIX="/usr"
+
+# pg_tree DIR: create (or refresh, when the system package changed) the
+# private tree DIR. Prints nothing; use tree_bin DIR for its bindir.
+pg_tree() {
+    local dir="$1" stamp want bindir sharedir
+    bindir="$($PG_CONFIG --bindir)"
+    sharedir="$($PG_CONFIG --sharedir)"
+    stamp="$dir/.system-stamp"
+    want="$($PG_CONFIG --version) $(stat -c %Y "$bindir/postgres")"
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    log "copying the PostgreSQL tree to $dir (private install)"
+    local new="$dir.new.$$" libroot
+    libroot="$(dirname "$bindir")"
+    rm -rf "$new"
+    mkdir -p "$new/$(dirname "${libroot#"$SYS_PREFIX"/}")" "$new/$(dirname "${sharedir#"$SYS_PREFIX"/}")" "$new/include" &&
+        cp -a "$libroot" "$new/${libroot#"$SYS_PREFIX"/}" &&
+        cp -a "$sharedir" "$new/${sharedir#"$SYS_PREFIX"/}" &&
+        ln -s "$($PG_CONFIG --includedir)" "$new/include/" || return 1
+    local got
+    got="$("$new/${bindir#"$SYS_PREFIX"/}/pg_config" --pkglibdir)"
+    case "$got" in
+    "$new"/*) ;;
+    *) log "the relocated tree does not resolve its own paths ($got)"; rm -rf "$new"; return 1 ;;
+    esac
+    rm -rf "$dir" && mv "$new" "$dir" && echo "$want" >"$stamp"
+    chmod 755 "$dir"
+}
+
+tree_bin() { local bindir; bindir="$($PG_CONFIG --bindir)"; echo "$1/${bindir#"$SYS_PREFIX"/}"; }
+
+# build_extension [--debug]: build the extension package (against the
+# system headers; one pg_config for every build, so pgrx's bindings are
+# never rebuilt) into target/scim_pg-package-{debug,release}. Prints the
+# package directory.
+build_extension() {
+    local kind=release flags=()
+    [ "${1:-}" = "--debug" ] && kind=debug && flags=(--debug)
+    local out="$ROOT/target/scim_pg-package-$kind" log_file
+    log "building the extension ($kind)"
+    log_file="$(mktemp)"
+    if ! (cd "$ROOT" && cargo pgrx package "${flags[@]}" --pg-config "$PG_CONFIG" --out-dir "$out" >"$log_file" 2>&1); then
+        cat "$log_file" >&2
+        rm -f "$log_file"
         return 1
     fi
-    rm -f "$out"
+    rm -f "$log_file"
+    echo "$out"
+}
+
+# install_package PACKAGE_DIR TREE: copy the built files into the private
+# tree, each through a temporary name and an atomic rename.
+install_package() {
+    local pkg="$1" tree="$2" f rel dest
+    while IFS= read -r f; do
+        rel="${f#"$pkg"}"
+        rel="${rel#"$SYS_PREFIX"}"
+        dest="$tree/${rel#/}"
+        mkdir -p "$(dirname "$dest")" || return 1
+        cp "$f" "$dest.tmp.$$" && chmod 644 "$dest.tmp.$$" && mv -f "$dest.tmp.$$" "$dest" || return 1
+    done < <(find "$pkg" -type f)
+    [ -f "$tree/$PG_LIB_REL/scim_pg.so" ] ||
+        { log "install_package: scim_pg.so missing after install into $tree"; return 1; }
+}
+
+# install_extension TREE [--debug]: build and install into a private tree.
+install_extension() {
+    local tree="$1" pkg
+    shift
+    pg_tree "$tree" || return 1
+    pkg="$(build_extension "$@")" || return 1
+    install_package "$pkg" "$tree"
 }
 
 PGBIN="$($PG_CONFIG --bindir)"
+PG_LIB_REL="$($PG_CONFIG --pkglibdir)"
+PG_LIB_REL="${PG_LIB_REL#"$SYS_PREFIX"/}"
+
+# use_tree TREE: the scripts' server binaries (PGBIN) come from TREE.
+use_tree() { PGBIN="$(tree_bin "$1")"; }
 
 # A directory the postgres user can reach (a checkout under /root is not).
 reachable_dir() {
@@ -89,7 +169,9 @@ CONF
 cluster_stop() {
     local data="$1"
     if [ -f "$data/PG_VERSION" ]; then
-        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+        local ctl="$PGBIN/pg_ctl"
+        [ -x "$ctl" ] || ctl="$($PG_CONFIG --bindir)/pg_ctl"
+        runuser -u postgres -- "$ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
     fi
 }
 
@@ -110,7 +192,7 @@ ensure_database() {
     pq "$data" "$port" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
         || pq "$data" "$port" postgres -c "CREATE DATABASE \"$db\""
     local script stamp_file current
-    script="$($PG_CONFIG --sharedir)/extension/scim_pg--$(grep -m1 '^version' "$ROOT/Cargo.toml" | cut -d'"' -f2).sql"
+    script="$("$PGBIN/pg_config" --sharedir)/extension/scim_pg--$(grep -m1 '^version' "$ROOT/Cargo.toml" | cut -d'"' -f2).sql"
     stamp_file="$data/scim_pg-$db.sha256"
     current="$(sha256sum "$script" | cut -d' ' -f1)"
     if [ "$(cat "$stamp_file" 2>/dev/null)" != "$current" ]; then
