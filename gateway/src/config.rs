@@ -48,6 +48,13 @@ pub struct Config {
     /// URL prefix under which SCIM requests are accepted.
     #[arg(long, env = "SCIM_GATEWAY_BASE_PATH", default_value = "/scim/v2")]
     pub base_path: String,
+
+    /// Public base URL of the SCIM service as clients reach it (e.g.
+    /// https://scim.example.com/scim/v2): Location, meta.location and $ref
+    /// are made absolute with it (session setting scim.public_url). Never
+    /// derived from request headers; unset, the URLs are relative.
+    #[arg(long, env = "SCIM_GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -65,6 +72,17 @@ impl Config {
         }
         let trimmed = self.base_path.trim_end_matches('/').len();
         self.base_path.truncate(trimmed);
+        if let Some(url) = &mut self.public_url {
+            let plausible = (url.starts_with("https://") || url.starts_with("http://"))
+                && !url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\');
+            if !plausible {
+                return Err("--public-url must be an http(s) URL without spaces or quotes".into());
+            }
+            let trimmed = url.trim_end_matches('/').len();
+            url.truncate(trimmed);
+        }
         self.pg_config()?;
         Ok(())
     }
@@ -83,11 +101,19 @@ impl Config {
         Ok(pg)
     }
 
-    /// Sets `statement_timeout` (appended to any `options` already given) and
-    /// a default `application_name`.
+    /// Sets `statement_timeout` and `scim.public_url` (appended to any
+    /// `options` already given) and a default `application_name`.
     pub fn apply_session_settings(&self, pg: &mut tokio_postgres::Config) {
+        let mut extra = Vec::new();
         if self.statement_timeout_ms > 0 {
-            let extra = format!("-c statement_timeout={}", self.statement_timeout_ms);
+            extra.push(format!("-c statement_timeout={}", self.statement_timeout_ms));
+        }
+        if let Some(url) = &self.public_url {
+            // validate() rejected spaces and backslashes: no escaping needed.
+            extra.push(format!("-c scim.public_url={url}"));
+        }
+        if !extra.is_empty() {
+            let extra = extra.join(" ");
             let options = match pg.get_options() {
                 Some(o) if !o.is_empty() => format!("{o} {extra}"),
                 _ => extra,

@@ -31,10 +31,9 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
     let (parts, body) = req.into_parts();
     let path = relative_path(&state.base_path, parts.uri.path()).ok_or(GatewayError::NotFound)?;
     let query = parts.uri.query().unwrap_or("");
-    let mut headers = headers_to_json(&parts.headers);
-    // Transport facts scim_http needs to build absolute URLs (Location,
-    // meta.location, $ref); set by us, never taken from the client.
-    headers["x-scim-base-path"] = Value::String(state.base_path.to_string());
+    // The public base URL is not a request fact: scim_http takes it from
+    // the session setting scim.public_url (--public-url), never a header.
+    let headers = headers_to_json(&parts.headers);
     let body = read_body(body, &parts.headers, state.max_body_bytes).await?;
 
     let client = state.pool.get().await.map_err(pool_error)?;

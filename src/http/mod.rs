@@ -127,27 +127,17 @@ pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     Ok(resp)
 }
 
-/// The public base URL of the SCIM service, when the proxy tells us:
-/// `x-scim-base-url` (nginx), or `host` + `x-forwarded-proto` +
-/// `x-scim-base-path` (the gateway). SQL callers get relative URLs.
-fn base_url(req: &Request) -> Option<String> {
-    let plausible = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
-    if let Some(b) = req.header("x-scim-base-url").filter(|b| plausible(b)) {
-        return Some(b.trim_end_matches('/').to_string());
-    }
-    let host = req
-        .header("host")
-        .filter(|h| plausible(h) && !h.contains('/'))?;
-    let proto = match req.header("x-forwarded-proto") {
-        Some(p) if p.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    let prefix = req
-        .header("x-scim-base-path")
-        .filter(|p| plausible(p) && p.starts_with('/'))
-        .unwrap_or("")
-        .trim_end_matches('/');
-    Some(format!("{proto}://{host}{prefix}"))
+/// The public base URL of the SCIM service: the GUC `scim.public_url`,
+/// set by whoever runs the proxy (the gateway's `--public-url`, an
+/// `ALTER ROLE … SET`, or `scim_postgrest` from nginx's own header). Never
+/// a request header: `Host`, `X-Forwarded-*` and `X-Scim-Base-Url` come
+/// from the client. Unset: relative URLs.
+fn base_url(_req: &Request) -> Option<String> {
+    let url = crate::store::guc::string("scim.public_url")?;
+    let url = url.trim().trim_end_matches('/');
+    let plausible = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"');
+    plausible.then(|| url.to_string())
 }
 
 fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {

@@ -340,6 +340,10 @@ fn inline_params(sql: &str, values: &[String]) -> String {
     out
 }
 
+/// An escape-string literal (`E'…'`): backslashes and quotes doubled.
+/// Its meaning does not depend on `standard_conforming_strings`, unlike a
+/// plain '…' literal, where a backslash escapes the closing quote when
+/// that setting is off.
 fn quote_literal(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "''"))
+    format!("E'{}'", v.replace('\\', "\\\\").replace('\'', "''"))
 }

@@ -4,6 +4,7 @@
 
 pub mod etag;
 pub mod groups;
+pub mod guc;
 pub mod jsonb;
 pub mod list;
 pub mod members;

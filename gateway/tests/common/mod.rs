@@ -59,7 +59,8 @@ BEGIN
     RETURN QUERY SELECT 200,
       jsonb_build_object('Content-Type', 'application/scim+json', 'X-Stub', 'echo'),
       jsonb_build_object('method', p_method, 'path', p_path, 'query', p_query,
-                         'headers', p_headers, 'body', p_body);
+                         'headers', p_headers, 'body', p_body,
+                         'public_url', current_setting('scim.public_url', true));
   END IF;
 END
 $fn$;
@@ -132,6 +133,7 @@ pub fn config() -> Config {
         statement_timeout_ms: 10_000,
         max_body_bytes: 1_100_000,
         base_path: "/scim/v2".into(),
+        public_url: None,
     }
 }
 
