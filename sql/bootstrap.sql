@@ -297,10 +297,11 @@ END
 $$;
 SELECT scim._create_trigram_indexes();
 
+-- Records the choice; the settings trigger below makes the indexes.
 CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT scim._create_trigram_indexes() THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
         RETURN false;
     END IF;
     INSERT INTO scim.settings (name, value) VALUES ('trigram_indexes', 'true')

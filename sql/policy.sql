@@ -174,9 +174,14 @@ CREATE FUNCTION scim._policy_record(tenant uuid, all_users boolean, users uuid[]
 LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
+    -- Nothing to record for a tenant being deleted (its users go with it).
     INSERT INTO scim.policy_changes (tenant_id, all_users, users)
-    VALUES (tenant, all_users, CASE WHEN NOT all_users THEN users END)
+    SELECT tenant, all_users, CASE WHEN NOT all_users THEN users END
+     WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = tenant)
     RETURNING seq INTO n;
+    IF n IS NULL THEN
+        RETURN;
+    END IF;
     IF n % 256 = 0 THEN
         DELETE FROM scim.policy_changes WHERE at < clock_timestamp() - interval '1 day';
     END IF;
