@@ -106,7 +106,10 @@ impl Config {
     pub fn apply_session_settings(&self, pg: &mut tokio_postgres::Config) {
         let mut extra = Vec::new();
         if self.statement_timeout_ms > 0 {
-            extra.push(format!("-c statement_timeout={}", self.statement_timeout_ms));
+            extra.push(format!(
+                "-c statement_timeout={}",
+                self.statement_timeout_ms
+            ));
         }
         if let Some(url) = &self.public_url {
             // validate() rejected spaces and backslashes: no escaping needed.

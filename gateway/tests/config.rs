@@ -62,8 +62,18 @@ fn rejects_bad_values() {
         vec!["--database-url", "postgres://h/db", "--pool-size", "0"],
         vec!["--database-url", "postgres://h/db", "--base-path", "scim"],
         vec!["--database-url", "not a url ="],
-        vec!["--database-url", "postgres://h/db", "--public-url", "evil.example"],
-        vec!["--database-url", "postgres://h/db", "--public-url", "https://a b"],
+        vec![
+            "--database-url",
+            "postgres://h/db",
+            "--public-url",
+            "evil.example",
+        ],
+        vec![
+            "--database-url",
+            "postgres://h/db",
+            "--public-url",
+            "https://a b",
+        ],
     ] {
         let mut c =
             Config::try_parse_from(std::iter::once("scim-gateway").chain(args.clone())).unwrap();

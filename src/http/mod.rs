@@ -136,7 +136,9 @@ fn base_url(_req: &Request) -> Option<String> {
     let url = crate::store::guc::string("scim.public_url")?;
     let url = url.trim().trim_end_matches('/');
     let plausible = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"');
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"');
     plausible.then(|| url.to_string())
 }
 
