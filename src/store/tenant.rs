@@ -1,7 +1,7 @@
 //! The current tenant (GUC `scim.tenant`; unset = the default tenant).
 //!
 //! The GUC is read directly (no SPI). A named or uuid setting is resolved
-//! by `scim.current_tenant()` and the answer kept only while nothing that
+//! like `scim.current_tenant()` does, and the answer kept only while nothing that
 //! could change it can have happened: same transaction, same
 //! subtransaction, same command id and the same snapshot contents. A
 //! rolled-back create, a delete and re-create, or a rename (ours or another
@@ -75,6 +75,25 @@ thread_local! {
     static RESOLVED: RefCell<Option<Resolved>> = const { RefCell::new(None) };
 }
 
+/// The tenant a setting names: a uuid (hyphenated form) is an id, anything
+/// else a name; unknown is 400, as in `scim.current_tenant()`. One kept
+/// plan, one index probe.
+fn lookup(setting: &str) -> ScimResult<pgrx::Uuid> {
+    let found = match uuid::Uuid::parse_str(setting).ok().filter(|_| setting.len() == 36) {
+        Some(id) => spi::one::<pgrx::Uuid>(
+            "SELECT t.id FROM scim.tenants t WHERE t.id = $1",
+            &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
+        )?,
+        None => spi::one::<pgrx::Uuid>(
+            "SELECT t.id FROM scim.tenants t WHERE t.name = $1",
+            &[setting.into()],
+        )?,
+    };
+    found.ok_or_else(|| {
+        ScimError::invalid_value(format!("unknown tenant \"{setting}\" (GUC scim.tenant)"))
+    })
+}
+
 pub fn current() -> ScimResult<pgrx::Uuid> {
     let Some(s) = super::guc::string("scim.tenant") else {
         return Ok(default_tenant());
@@ -89,9 +108,7 @@ pub fn current() -> ScimResult<pgrx::Uuid> {
     if let Some(t) = cached {
         return Ok(t);
     }
-    // Raises 400 invalidValue for an unknown tenant.
-    let tenant = spi::one::<pgrx::Uuid>("SELECT scim.current_tenant()", &[])?
-        .ok_or_else(|| ScimError::new(500, None, "no current tenant"))?;
+    let tenant = lookup(&s)?;
     // The command id is read after the lookup: SPI may have advanced it.
     if let Some(seen) = Visibility::now() {
         RESOLVED.with(|r| {
