@@ -79,7 +79,10 @@ thread_local! {
 /// else a name; unknown is 400, as in `scim.current_tenant()`. One kept
 /// plan, one index probe.
 fn lookup(setting: &str) -> ScimResult<pgrx::Uuid> {
-    let found = match uuid::Uuid::parse_str(setting).ok().filter(|_| setting.len() == 36) {
+    let found = match uuid::Uuid::parse_str(setting)
+        .ok()
+        .filter(|_| setting.len() == 36)
+    {
         Some(id) => spi::one::<pgrx::Uuid>(
             "SELECT t.id FROM scim.tenants t WHERE t.id = $1",
             &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
