@@ -21,11 +21,13 @@ SET LOCAL search_path TO scim, pg_catalog;
 --   scim_admin: tenants, tokens, policies, settings (+ everything scim_app may);
 --   scim_app:   resource and policy-query functions of the tenant it names
 --               in GUC scim.tenant; no table privileges at all;
+--   scim_tenant_app: the same functions, but the tenant only from a token
+--               (scim_session(token) per transaction; the GUC is refused);
 --   scim_web:   scim_http / scim_postgrest only (the tenant comes from the token).
 DO $$
 DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['scim_admin', 'scim_app', 'scim_web'] LOOP
+    FOREACH r IN ARRAY ARRAY['scim_admin', 'scim_app', 'scim_tenant_app', 'scim_web'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;

@@ -175,7 +175,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA scim FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA scim FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA scim FROM PUBLIC;
-GRANT USAGE ON SCHEMA scim TO scim_admin, scim_app, scim_web;
+GRANT USAGE ON SCHEMA scim TO scim_admin, scim_app, scim_tenant_app, scim_web;
 
 CREATE FUNCTION scim._grant(role text, functions text[], definer boolean) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -193,13 +193,14 @@ END
 $$;
 -- Pure functions: no table access, no need to run as the owner.
 SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
-  FROM unnest(ARRAY['scim_app', 'scim_admin']) r;
--- Resources and policy queries of the GUC's tenant.
+  FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
+-- Resources and policy queries of the current tenant (the GUC's, or the
+-- token's after scim_session; scim_tenant_app must use scim_session).
 SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
-                            'policy_allows', 'scim_policy_changes'], true)
-  FROM unnest(ARRAY['scim_app', 'scim_admin']) r;
+                            'policy_allows', 'scim_policy_changes', 'scim_session'], true)
+  FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Tenants, tokens, policies, settings.
 SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue', 'scim_token_revoke',
                                        'scim_tokens', 'scim_policy_put', 'scim_policy_bind',

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod policy;
 pub mod secrets;
+pub mod session;
 pub mod store;
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);

@@ -73,6 +73,37 @@ struct Resolved {
 
 thread_local! {
     static RESOLVED: RefCell<Option<Resolved>> = const { RefCell::new(None) };
+    /// The tenant `scim_session(token)` fixed, and the transaction it holds for.
+    static BOUND: RefCell<Option<(pgrx::Uuid, u32)>> = const { RefCell::new(None) };
+}
+
+/// Fix the current tenant for the rest of this transaction (`scim_session`).
+pub fn bind(tenant: pgrx::Uuid) {
+    // SAFETY: see local_xid.
+    let xact = unsafe { local_xid() };
+    BOUND.with(|b| *b.borrow_mut() = Some((tenant, xact)));
+}
+
+/// The tenant fixed for this transaction, if any.
+fn bound() -> Option<pgrx::Uuid> {
+    // SAFETY: see local_xid.
+    let xact = unsafe { local_xid() };
+    BOUND.with(|b| b.borrow().filter(|(_, x)| *x == xact).map(|(t, _)| t))
+}
+
+/// Whether the calling role may only use a token-bound tenant: a member of
+/// `scim_tenant_app` that is not a superuser. The caller is the outer
+/// (session or SET ROLE) user: the API functions run as their owner.
+fn must_bind() -> bool {
+    // SAFETY: catalog lookups through the syscache on the backend's thread.
+    unsafe {
+        let caller = pg_sys::GetOuterUserId();
+        if pg_sys::superuser_arg(caller) {
+            return false;
+        }
+        let role = pg_sys::get_role_oid(c"scim_tenant_app".as_ptr(), true);
+        role != pg_sys::InvalidOid && pg_sys::has_privs_of_role(caller, role)
+    }
 }
 
 /// The tenant a setting names: a uuid (hyphenated form) is an id, anything
@@ -98,7 +129,27 @@ fn lookup(setting: &str) -> ScimResult<pgrx::Uuid> {
 }
 
 pub fn current() -> ScimResult<pgrx::Uuid> {
-    let Some(s) = super::guc::string("scim.tenant") else {
+    let setting = super::guc::string("scim.tenant");
+    if let Some(t) = bound() {
+        // scim_session set the GUC to this id; anything else is an attempt
+        // to switch tenants.
+        return match setting {
+            Some(s) if s != super::uuid_text(&t) => Err(ScimError::new(
+                403,
+                None,
+                "the tenant is fixed by scim_session() for this transaction",
+            )),
+            _ => Ok(t),
+        };
+    }
+    if must_bind() {
+        return Err(ScimError::new(
+            401,
+            None,
+            "this role gets its tenant from a token: call scim.scim_session(token) in this transaction first",
+        ));
+    }
+    let Some(s) = setting else {
         return Ok(default_tenant());
     };
     let seen = Visibility::now();

@@ -9,6 +9,7 @@
 SELECT p.oid::regprocedure AS function,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public,
        has_function_privilege('scim_app', p.oid, 'EXECUTE') AS app,
+       has_function_privilege('scim_tenant_app', p.oid, 'EXECUTE') AS tenant_app,
        has_function_privilege('scim_web', p.oid, 'EXECUTE') AS web,
        has_function_privilege('scim_admin', p.oid, 'EXECUTE') AS admin,
        p.prosecdef AS definer,
@@ -26,15 +27,15 @@ CREATE FUNCTION sec_privileges(role text, rel oid) RETURNS text LANGUAGE sql AS 
                 ELSE priv <> 'USAGE' AND has_table_privilege(role, rel, priv) END
 $$;
 SELECT c.relname, c.relkind, sec_privileges('public', c.oid) AS public, sec_privileges('scim_app', c.oid) AS app,
-       sec_privileges('scim_web', c.oid) AS web, sec_privileges('scim_admin', c.oid) AS admin,
+       sec_privileges('scim_tenant_app', c.oid) AS tenant_app, sec_privileges('scim_web', c.oid) AS web, sec_privileges('scim_admin', c.oid) AS admin,
        c.relrowsecurity AS rls
   FROM pg_class c
  WHERE c.relnamespace = 'scim'::regnamespace AND c.relkind IN ('r', 'S', 'v', 'm', 'p', 'f')
  ORDER BY c.relname;
 SELECT r AS role, has_schema_privilege(r, 'scim', 'USAGE') AS usage, has_schema_privilege(r, 'scim', 'CREATE') AS "create"
-  FROM unnest(ARRAY['public', 'scim_app', 'scim_web', 'scim_admin']) r;
+  FROM unnest(ARRAY['public', 'scim_app', 'scim_tenant_app', 'scim_web', 'scim_admin']) r;
 SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolbypassrls FROM pg_roles
- WHERE rolname IN ('scim_admin', 'scim_app', 'scim_web') ORDER BY 1;
+ WHERE rolname IN ('scim_admin', 'scim_app', 'scim_tenant_app', 'scim_web') ORDER BY 1;
 
 -- try() with the uuids in DETAIL masked too (foreign key errors name keys).
 CREATE FUNCTION sec_try(q text) RETURNS text LANGUAGE sql AS $$
@@ -87,6 +88,28 @@ SELECT count(*) AS tokens FROM scim.scim_tokens();
 SELECT try($$ DELETE FROM scim.tenants WHERE name = 'sec_b' $$);
 RESET scim.tenant;
 RESET ROLE;
+-- A token-bound application role: the GUC alone is refused; scim_session(token)
+-- fixes the token's tenant for the transaction.
+SET scim.tenant = 'sec_b';
+SELECT scim.scim_token_issue('sec_bound') AS b_token \gset
+RESET scim.tenant;
+CREATE ROLE sec_tenant_app NOLOGIN IN ROLE scim_tenant_app;
+SET ROLE sec_tenant_app;
+SET scim.tenant = 'sec_a';
+SELECT try($$ SELECT scim.scim_list('User') $$);
+SELECT try($$ SELECT scim.scim_session('scim_00000000000000000000000000000000_nope') $$);
+BEGIN;
+SELECT scim.scim_session(:'b_token') IS NOT NULL AS bound;
+SELECT (scim.scim_list('User', 'userName sw "sec_"'))->'Resources'->0->>'userName' AS sees_b;
+SELECT try($$ SELECT scim.scim_create_user('{"userName": "sec_bound_user"}')->>'userName' $$);
+SELECT set_config('scim.tenant', 'sec_a', true) IS NOT NULL AS switched;
+SELECT try($$ SELECT scim.scim_list('User') $$);
+COMMIT;
+SELECT try($$ SELECT scim.scim_list('User') $$);
+SELECT try($$ DELETE FROM scim.users $$);
+RESET scim.tenant;
+RESET ROLE;
+
 -- The web role: only the two HTTP entry points.
 CREATE ROLE sec_web NOLOGIN IN ROLE scim_web;
 SET ROLE sec_web;
@@ -356,6 +379,9 @@ SELECT scim.scim_create_trigram_indexes() AS trigram;
 RESET client_min_messages;
 SELECT scim.scim_tenant_create('sec_h_tenant') IS NOT NULL AS tenant_create;
 SELECT count(*) > 0 AS tokens FROM scim.scim_tokens();
+BEGIN;
+SELECT scim.scim_session(:'h_token') IS NOT NULL AS session;
+ROLLBACK;
 SELECT scim.scim_token_revoke(:'h_token_id') IS NOT NULL AS token_revoke;
 SELECT scim.scim_delete('Group', :'h_group') IS NOT NULL AS delete_group;
 SELECT scim.scim_delete('User', :'h_user') IS NOT NULL AS delete_user;
@@ -374,12 +400,12 @@ SELECT p.proname AS not_called_above
         'scim_policy_bind', 'scim_policy_set_default', 'effective_policy', 'effective_policy_explain', 'policy_allows',
         'scim_policy_changes', 'scim_policy_unbind', 'scim_policy_delete', 'scim_http', 'scim_postgrest',
         'scim_create_trigram_indexes', 'scim_tenant_create', 'scim_tokens', 'scim_token_revoke', 'scim_token_issue',
-        'scim_delete']);
+        'scim_delete', 'scim_session']);
 
 -- Cleanup ----------------------------------------------------------------------------
 DROP FUNCTION sec_run_filter_sql(text), sec_try(text), sec_privileges(text, oid);
 REVOKE CREATE ON SCHEMA public FROM sec_attacker;
-DROP OWNED BY sec_attacker, sec_app, sec_admin, sec_web;
-DROP ROLE sec_attacker, sec_app, sec_admin, sec_web;
+DROP OWNED BY sec_attacker, sec_app, sec_tenant_app, sec_admin, sec_web;
+DROP ROLE sec_attacker, sec_app, sec_tenant_app, sec_admin, sec_web;
 DELETE FROM scim.tenants WHERE name LIKE 'sec\_%';
 SELECT count(*) AS sec_users_left FROM scim.users WHERE user_name LIKE 'sec\_%';
