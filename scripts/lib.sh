@@ -155,6 +155,9 @@ unix_socket_directories = '$data'
 fsync = off
 max_connections = 100
 shared_buffers = 256MB
+# SQLSTATE in every line: scripts/test's crash sweep looks for XX000
+# (a Rust panic or an internal error) besides crashes.
+log_line_prefix = '%m [%p] %e '
 CONF
     fi
     if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then

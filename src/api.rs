@@ -4,7 +4,7 @@
 //! the bearer token instead).
 
 use crate::error::OrRaise;
-use crate::store::jsonb::JsonbDatum;
+use crate::store::jsonb::{JsonArg, JsonbDatum};
 use crate::store::{self, groups, tenant, users};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -29,19 +29,21 @@ fn scim_build_info() -> String {
 }
 
 #[pg_extern]
-fn scim_create_user(resource: JsonB) -> JsonB {
+fn scim_create_user(resource: JsonArg) -> JsonB {
     JsonB(
-        tenant::current()
-            .and_then(|t| create(t, &USER_TYPE, &resource.0))
+        resource
+            .value()
+            .and_then(|r| create(tenant::current()?, &USER_TYPE, &r))
             .or_raise(),
     )
 }
 
 #[pg_extern]
-fn scim_create_group(resource: JsonB) -> JsonB {
+fn scim_create_group(resource: JsonArg) -> JsonB {
     JsonB(
-        tenant::current()
-            .and_then(|t| create(t, &GROUP_TYPE, &resource.0))
+        resource
+            .value()
+            .and_then(|r| create(tenant::current()?, &GROUP_TYPE, &r))
             .or_raise(),
     )
 }
@@ -89,11 +91,13 @@ pub fn get_full(
 fn scim_replace(
     resource_type: &str,
     id: &str,
-    resource: JsonB,
+    resource: JsonArg,
     if_match: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    let r = store::resource_type(resource_type)
-        .and_then(|rt| replace(tenant::current()?, rt, id, &resource.0, if_match));
+    let r = store::resource_type(resource_type).and_then(|rt| {
+        let resource = resource.value()?;
+        replace(tenant::current()?, rt, id, &resource, if_match)
+    });
     JsonB(r.or_raise())
 }
 
@@ -155,24 +159,25 @@ fn list_body(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<List
     let with_members = wants_members(attrs, excl);
     let page = store::list::list(t, rt, p, with_members)?;
     let mut head = list_head(page.total, page.start_index, page.returned);
-    if let Some(c) = &page.next_cursor {
-        head["nextCursor"] = Value::String(c.clone());
+    if let (Some(c), Some(h)) = (&page.next_cursor, head.as_object_mut()) {
+        h.insert("nextCursor".into(), Value::String(c.clone()));
     }
     if renders_default_projection(rt, attrs, excl, with_members) {
-        let head = JsonbDatum::from_text(&head.to_string());
-        return Ok(ListBody::Datum(head.concat(page.resources)));
+        let head = JsonbDatum::from_text(&head.to_string())?;
+        return Ok(ListBody::Datum(head.concat(page.resources)?));
     }
-    let mut page_json = page.resources.to_value();
+    let mut page_json = page.resources.to_value()?;
     let resources = match page_json.get_mut("Resources").map(Value::take) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     };
-    head["Resources"] = Value::Array(
-        resources
-            .iter()
-            .map(|r| project(rt, r, attrs, excl))
-            .collect::<ScimResult<Vec<_>>>()?,
-    );
+    let projected = resources
+        .iter()
+        .map(|r| project(rt, r, attrs, excl))
+        .collect::<ScimResult<Vec<_>>>()?;
+    if let Some(h) = head.as_object_mut() {
+        h.insert("Resources".into(), Value::Array(projected));
+    }
     Ok(ListBody::Json(head))
 }
 
@@ -180,14 +185,14 @@ fn list_body(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<List
 pub fn list_datum(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<JsonbDatum> {
     Ok(match list_body(t, rt, p)? {
         ListBody::Datum(d) => d,
-        ListBody::Json(v) => JsonbDatum::from(JsonB(v)),
+        ListBody::Json(v) => JsonbDatum::from_value(v)?,
     })
 }
 
 /// A ListResponse as serde JSON (`GET /Users`, `.search`).
 pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<Value> {
     Ok(match list_body(t, rt, p)? {
-        ListBody::Datum(d) => d.to_value(),
+        ListBody::Datum(d) => d.to_value()?,
         ListBody::Json(v) => v,
     })
 }
@@ -269,23 +274,30 @@ fn scim_filter_sql(filter: &str, resource_type: default!(&str, "'User'")) -> Str
 /// The resource type comes from the resource's `schemas` (Group if it
 /// lists the Group schema, else User).
 #[pg_extern(immutable, parallel_safe)]
-fn scim_matches(resource: JsonB, filter: &str) -> bool {
-    let is_group = resource.0["schemas"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(GROUP_TYPE.schema.id)));
-    let rt = if is_group { &GROUP_TYPE } else { &USER_TYPE };
-    scim_core::filter::matches(rt, &resource.0, filter).or_raise()
+fn scim_matches(resource: JsonArg, filter: &str) -> bool {
+    resource
+        .value()
+        .and_then(|resource| {
+            let is_group = resource
+                .get("schemas")
+                .and_then(|s| s.as_array())
+                .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(GROUP_TYPE.schema.id)));
+            let rt = if is_group { &GROUP_TYPE } else { &USER_TYPE };
+            scim_core::filter::matches(rt, &resource, filter)
+        })
+        .or_raise()
 }
 
 #[pg_extern]
 fn scim_patch(
     resource_type: &str,
     id: &str,
-    patch: JsonB,
+    patch: JsonArg,
     if_match: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     let r = store::resource_type(resource_type).and_then(|rt| {
-        let patched = store::patch::patch(tenant::current()?, rt, id, &patch.0, if_match)?;
+        let patch = patch.value()?;
+        let patched = store::patch::patch(tenant::current()?, rt, id, &patch, if_match)?;
         project(rt, &patched, None, None)
     });
     JsonB(r.or_raise())

@@ -14,7 +14,21 @@ pub mod http;
 pub mod policy;
 pub mod secrets;
 pub mod session;
+pub mod settings;
 pub mod store;
+
+/// Library load: settings, and Postgres' interrupt check as the
+/// cancellation point of scim_core's client-sized loops (so
+/// `statement_timeout` and `pg_cancel_backend` stop them).
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+    scim_core::interrupt::set_hook(check_for_interrupts);
+}
+
+fn check_for_interrupts() {
+    pgrx::pg_sys::check_for_interrupts!();
+}
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);

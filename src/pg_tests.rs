@@ -1,6 +1,14 @@
 //! In-process tests (`cargo pgrx test`): behaviour that needs a live
 //! backend but is awkward to express in pg_regress.
 
+// Tests: a failed expectation is meant to panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use pgrx::prelude::*;
 
 #[pg_schema]

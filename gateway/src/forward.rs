@@ -6,9 +6,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use deadpool_postgres::{Object, PoolError};
+use deadpool_postgres::PoolError;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
+use tokio_postgres::CancelToken;
 
 use crate::error::{GatewayError, SCIM_CONTENT_TYPE};
 use crate::AppState;
@@ -37,50 +38,76 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
     let body = read_body(body, &parts.headers, state.max_body_bytes).await?;
 
     let client = state.pool.get().await.map_err(pool_error)?;
-    let call = async {
+    // The call runs in its own task, which owns the connection until the
+    // statement has ended; this request only waits for it. If we stop
+    // waiting (watchdog) or the client goes away (axum drops this future),
+    // `cancel` asks the server to stop the statement: no orphaned work
+    // keeps a backend busy, and the connection only returns to the pool
+    // once its statement is over (so a late cancel cannot hit the next
+    // request's statement).
+    let cancel = CancelOnDrop::new(client.cancel_token());
+    let method = parts.method.as_str().to_owned();
+    let path = path.to_owned();
+    let query = query.to_owned();
+    let call = tokio::spawn(async move {
         let stmt = client.prepare_cached(SCIM_HTTP_SQL).await?;
-        client
-            .query_opt(
-                &stmt,
-                &[&parts.method.as_str(), &path, &query, &headers, &body],
-            )
-            .await
-    };
-    let result = match state.watchdog {
+        let result = client
+            .query_opt(&stmt, &[&method, &path, &query, &headers, &body])
+            .await;
+        if matches!(&result, Err(e) if e.as_db_error().is_some()) {
+            // Re-prepare next time, e.g. after "cached plan must not
+            // change result type" following an extension upgrade.
+            client.statement_cache.remove(SCIM_HTTP_SQL, &[]);
+        }
+        result
+    });
+    let joined = match state.watchdog {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(r) => r,
+            // `cancel` fires as this returns.
             Err(_) => {
-                // Ask the server to stop the query, and never hand this
-                // (possibly still busy) connection out again.
-                let token = client.cancel_token();
-                tokio::spawn(async move {
-                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
-                });
-                let _ = Object::take(client);
                 return Err(GatewayError::Unavailable(format!(
                     "scim_http did not answer within {} ms",
                     limit.as_millis()
-                )));
+                )))
             }
         },
     };
-    let row = match result {
-        Ok(row) => row.ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?,
-        Err(e) => {
-            if e.as_db_error().is_some() {
-                // Re-prepare next time, e.g. after "cached plan must not
-                // change result type" following an extension upgrade.
-                client.statement_cache.remove(SCIM_HTTP_SQL, &[]);
-            }
-            return Err(pg_error(e));
-        }
-    };
+    cancel.disarm();
+    let result = joined.map_err(|e| GatewayError::Internal(format!("query task failed: {e}")))?;
+    let row = result
+        .map_err(pg_error)?
+        .ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?;
 
     let status: i32 = row.try_get(0).map_err(pg_error)?;
     let headers: Option<Value> = row.try_get(1).map_err(pg_error)?;
     let body: Option<String> = row.try_get(2).map_err(pg_error)?;
     build_response(status, headers, body)
+}
+
+/// Cancels the server-side statement when dropped while armed.
+struct CancelOnDrop(Option<CancelToken>);
+
+impl CancelOnDrop {
+    fn new(token: CancelToken) -> Self {
+        CancelOnDrop(Some(token))
+    }
+
+    /// The statement finished: nothing to cancel.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            tokio::spawn(async move {
+                let _ = token.cancel_query(tokio_postgres::NoTls).await;
+            });
+        }
+    }
 }
 
 /// Path relative to the base: `/scim/v2` and `/scim/v2/` → `/`,

@@ -399,3 +399,54 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     // No longer accepting.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// Active statements of the gateway connections named `disconnect-test`.
+async fn running_statements(pg: &tokio_postgres::Client) -> i64 {
+    pg.query_one(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE state = 'active' AND application_name = 'disconnect-test'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+async fn wait_for(pg: &tokio_postgres::Client, want: i64, within: Duration) -> Duration {
+    let start = Instant::now();
+    while running_statements(pg).await != want {
+        assert!(
+            start.elapsed() < within,
+            "still not {want} running statements after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_disconnect_cancels_the_statement() {
+    let db = stub_or_skip!("client_disconnect_cancels_the_statement");
+    let mut cfg = config();
+    cfg.statement_timeout_ms = 0; // nothing else would stop it
+    let mut named = db.clone();
+    named.application_name("disconnect-test");
+    let gw = Gateway::start(named, cfg).await;
+    let (pg, conn) = db.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+
+    let mut client = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut client,
+        b"GET /scim/v2/sleep?30 HTTP/1.1\r\nhost: test\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    wait_for(&pg, 1, Duration::from_secs(5)).await;
+    drop(client); // the client goes away mid-request
+    let took = wait_for(&pg, 0, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(1), "cancelled after {took:?}");
+    // The connection is usable again (it returned once its statement ended).
+    assert_eq!(gw.get("/scim/v2/Users").await.status, 200);
+    gw.stop().await;
+}

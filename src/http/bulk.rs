@@ -3,8 +3,10 @@
 //! sub-transaction (one failed operation leaves no partial write and does
 //! not undo the others).
 
-use crate::error::{spi_err, OrRaise};
-use crate::store::tenant;
+use crate::error::OrRaise;
+use crate::settings;
+use crate::store::jsonb::JsonArg;
+use crate::store::{spi, tenant};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::http::bulk::{self, OpResult};
@@ -12,7 +14,7 @@ use scim_core::{ScimError, ScimResult};
 use serde_json::{json, Value};
 
 pub fn run(tenant: pgrx::Uuid, body: &Value) -> ScimResult<Value> {
-    let req = bulk::parse(body)?;
+    let req = bulk::parse(body, &settings::limits())?;
     let mut failure: Option<ScimError> = None;
     let out = bulk::run(&req, |method, path, version, data| {
         match exec(tenant, method, path, version, data) {
@@ -47,7 +49,8 @@ fn exec(
         None => json!({}),
     };
     let body = data.map(|d| d.to_string());
-    let (status, hdrs, resp) = Spi::get_three_with_args::<i32, JsonB, JsonB>(
+    let mut out = None;
+    spi::for_each_row(
         "SELECT status, headers, body FROM scim._http($1, $2, $3, '', $4, $5)",
         &[
             tenant.into(),
@@ -56,26 +59,37 @@ fn exec(
             JsonB(headers).into(),
             body.into(),
         ],
-    )
-    .map_err(spi_err)?;
-    let hdrs = hdrs.map(|h| h.0).unwrap_or(Value::Null);
+        |row| {
+            out = Some((row.get::<i32>(1), row.json(2)?, row.json(3)?));
+            Ok(())
+        },
+    )?;
+    let Some((status, hdrs, resp)) = out else {
+        return Err(ScimError::new(
+            500,
+            None,
+            "internal error: scim._http returned no row",
+        ));
+    };
+    let hdrs = hdrs.unwrap_or(Value::Null);
     let header = |n: &str| hdrs.get(n).and_then(Value::as_str).map(str::to_string);
-    let status = status.unwrap_or(500) as u16;
+    let status = status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
     Ok(OpResult {
         status,
         // For PUT/PATCH/DELETE the location is the resource path itself.
         location: header("Location").or_else(|| (status < 300).then(|| path.to_string())),
         version: header("ETag"),
-        body: resp.map(|b| b.0),
+        body: resp,
     })
 }
 
 /// Bulk for SQL callers (tenant = GUC scim.tenant).
 #[pg_extern]
-fn scim_bulk(request: JsonB) -> JsonB {
+fn scim_bulk(request: JsonArg) -> JsonB {
     JsonB(
-        tenant::current()
-            .and_then(|t| run(t, &request.0))
+        request
+            .value()
+            .and_then(|r| run(tenant::current()?, &r))
             .or_raise(),
     )
 }

@@ -12,15 +12,17 @@ pub mod response;
 use crate::api;
 use crate::auth;
 use crate::error::OrRaise;
+use crate::settings;
 use crate::store;
 use crate::store::etag::check_if_match;
+use crate::store::jsonb::JsonArg;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use response::Response;
 use scim_core::http::discovery;
 use scim_core::http::query::ListParams;
 use scim_core::http::route::{parse_route, Method, Route};
-use scim_core::http::{DEFAULT_COUNT, MAX_PAYLOAD_BYTES, MAX_RESULTS};
+use scim_core::http::DEFAULT_COUNT;
 use scim_core::resource::project;
 use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::ScimType;
@@ -52,9 +54,7 @@ impl Request<'_> {
             .map(str::trim)
             .filter(|b| !b.is_empty())
             .ok_or_else(|| ScimError::invalid_syntax("a JSON request body is required"))?;
-        serde_json::from_str(text).map_err(|e| {
-            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
-        })
+        scim_core::http::parse_body(text)
     }
 }
 
@@ -67,30 +67,35 @@ fn http_dispatch(
     method: &str,
     path: &str,
     query: Option<&str>,
-    headers: Option<JsonB>,
+    headers: Option<JsonArg>,
     body: Option<&str>,
 ) -> JsonB {
-    let headers = headers.map(|h| h.0).unwrap_or(Value::Null);
-    let req = Request {
-        method,
-        path,
-        query: query.unwrap_or(""),
-        headers: &headers,
-        body,
-    };
-    let resp = match tenant {
-        None => dispatch(&req),
-        Some(t) => dispatch_as(t, &req),
-    };
+    let resp = headers
+        .map_or(Ok(Value::Null), JsonArg::value)
+        .and_then(|headers| {
+            let req = Request {
+                method,
+                path,
+                query: query.unwrap_or(""),
+                headers: &headers,
+                body,
+            };
+            match tenant {
+                None => dispatch(&req),
+                Some(t) => dispatch_as(t, &req),
+            }
+        });
     JsonB(resp.or_raise().into_json())
 }
 
 pub fn dispatch(req: &Request) -> ScimResult<Response> {
-    if req.body.is_some_and(|b| b.len() > MAX_PAYLOAD_BYTES) {
-        return Err(ScimError::new(
-            413,
-            None,
-            format!("request body exceeds {MAX_PAYLOAD_BYTES} bytes"),
+    let max = settings::limits().max_payload_bytes;
+    if let Some(n) = req.body.map(str::len).filter(|n| *n > max) {
+        return Err(scim_core::limits::exceeded(
+            "scim.max_payload_bytes, maxPayloadSize",
+            max,
+            "request body bytes",
+            n,
         ));
     }
     let method = Method::parse(req.method)?;
@@ -247,7 +252,10 @@ fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
         ));
     }
     let start = p.start_index.unwrap_or(1).max(1);
-    let count = p.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_RESULTS);
+    let count = p
+        .count
+        .unwrap_or(DEFAULT_COUNT)
+        .clamp(0, settings::limits().max_results);
     let mut resources = vec![];
     let mut total = 0;
     let mut first_error = None;
@@ -274,7 +282,7 @@ fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
             ..p.clone()
         };
         let n = match api::list(tenant, rt, &probe) {
-            Ok(v) => v["totalResults"].as_i64().unwrap_or(0),
+            Ok(v) => v.get("totalResults").and_then(Value::as_i64).unwrap_or(0),
             Err(e) if e.scim_type == Some(ScimType::InvalidFilter) => {
                 first_error.get_or_insert(e);
                 continue;
@@ -282,21 +290,23 @@ fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
             Err(e) => return Err(e),
         };
         searched += 1;
-        // Global positions [start-1, start-1+count) intersected with this type's [total, total+n).
-        let from = (start - 1).max(total);
-        let to = (start - 1 + count).min(total + n);
+        // Global positions [start-1, start-1+count) intersected with this
+        // type's [total, total+n). Client numbers: saturating arithmetic.
+        let first = start.saturating_sub(1);
+        let from = first.max(total);
+        let to = first.saturating_add(count).min(total.saturating_add(n));
         if to > from {
             let part = ListParams {
-                start_index: Some(from - total + 1),
-                count: Some(to - from),
+                start_index: Some(from.saturating_sub(total).saturating_add(1)),
+                count: Some(to.saturating_sub(from)),
                 ..p.clone()
             };
             let page = api::list(tenant, rt, &part)?;
-            if let Some(items) = page["Resources"].as_array() {
+            if let Some(items) = page.get("Resources").and_then(Value::as_array) {
                 resources.extend(items.iter().cloned());
             }
         }
-        total += n;
+        total = total.saturating_add(n);
     }
     match (searched, first_error) {
         (0, Some(e)) => Err(e),
@@ -326,10 +336,10 @@ fn discovery_route(route: &Route, method: Method) -> ScimResult<Response> {
         ));
     }
     let body = match route {
-        Route::ServiceProviderConfig => discovery::service_provider_config(),
+        Route::ServiceProviderConfig => discovery::service_provider_config(&settings::limits()),
         Route::ResourceTypes(name) => discovery::resource_types(name.as_deref())?,
         Route::Schemas(urn) => discovery::schemas(urn.as_deref())?,
-        _ => unreachable!("not a discovery route"),
+        _ => return Err(ScimError::not_found("not a discovery endpoint")),
     };
     Ok(Response::json(200, body))
 }

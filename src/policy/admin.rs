@@ -1,6 +1,7 @@
 //! Writing policies.
 
 use crate::error::{spi_err, OrRaise};
+use crate::store::jsonb::JsonArg;
 use crate::store::tenant;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -49,12 +50,12 @@ pub fn put(name: &str, document: &Value) -> ScimResult<Value> {
 }
 
 #[pg_extern]
-fn scim_policy_put(name: &str, document: JsonB) -> JsonB {
-    JsonB(put(name, &document.0).or_raise())
+fn scim_policy_put(name: &str, document: JsonArg) -> JsonB {
+    JsonB(document.value().and_then(|d| put(name, &d)).or_raise())
 }
 
 /// Used by the `scim.policies` BEFORE INSERT/UPDATE trigger.
 #[pg_extern(name = "_policy_normalize", immutable, parallel_safe)]
-fn policy_normalize(document: JsonB) -> JsonB {
-    JsonB(normalize(&document.0).or_raise())
+fn policy_normalize(document: JsonArg) -> JsonB {
+    JsonB(document.value().and_then(|d| normalize(&d)).or_raise())
 }

@@ -99,19 +99,19 @@ thread_local! {
 }
 
 /// The kept plans, prepared on first use in this backend.
-fn plans() -> Rc<Plans> {
+fn plans() -> ScimResult<Rc<Plans>> {
     if let Some(p) = PLANS.with(|p| p.borrow().clone()) {
-        return p;
+        return Ok(p);
     }
     let (uuid, text) = (oid(BuiltinOid::UUIDOID), oid(BuiltinOid::TEXTOID));
     let p = Rc::new(Plans {
-        user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid]),
-        user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid]),
-        user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid]),
-        user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid]),
+        user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid])?,
+        user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid])?,
+        user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid])?,
+        user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid])?,
     });
     PLANS.with(|cell| *cell.borrow_mut() = Some(p.clone()));
-    p
+    Ok(p)
 }
 
 fn internal(msg: &str) -> ScimError {
@@ -159,18 +159,18 @@ fn resolve_user(plans: &Plans, user_ref: &str) -> ScimResult<UserRow> {
     let t = crate::store::tenant::current()?;
     if let Ok(u) = uuid::Uuid::parse_str(user_ref) {
         let id = pgrx::Uuid::from_bytes(*u.as_bytes());
-        let found = row(plans.user_by_id.run(&[to_datum(id), to_datum(t)]))?;
+        let found = row(plans.user_by_id.run(&[to_datum(id), to_datum(t)])?)?;
         if found.user.is_some() {
             return Ok(found);
         }
     }
-    let found = row(plans.user_by_name.run(&[to_datum(user_ref), to_datum(t)]))?;
+    let found = row(plans.user_by_name.run(&[to_datum(user_ref), to_datum(t)])?)?;
     if found.user.is_some() {
         return Ok(found);
     }
     row(plans
         .user_by_external_id
-        .run(&[to_datum(user_ref), to_datum(t)]))
+        .run(&[to_datum(user_ref), to_datum(t)])?)
 }
 
 /// Full resolution (effective_policy, explain).
@@ -220,7 +220,7 @@ impl Resolved {
 /// documents from the tenant's graph read in the same snapshot.
 fn resolve(user_ref: &str) -> ScimResult<Resolved> {
     Spi::connect(|_client| {
-        let plans = plans();
+        let plans = plans()?;
         let u = resolve_user(&plans, user_ref)?;
         let mut r = Resolved {
             user: u.user,
@@ -232,7 +232,7 @@ fn resolve(user_ref: &str) -> ScimResult<Resolved> {
         let Some(user) = u.user else { return Ok(r) };
         plans
             .user_bindings
-            .run(&[to_datum(u.tenant), to_datum(user)]);
+            .run(&[to_datum(u.tenant), to_datum(user)])?;
         let names: Vec<String> = get(0, 1).unwrap_or_default();
         let groups_of: Vec<String> = get(0, 2).unwrap_or_default();
         r.groups = get(0, 3).unwrap_or_default();
@@ -300,7 +300,7 @@ pub fn allows(user_ref: &str, domain: &str, item: &str) -> ScimResult<bool> {
         return Ok(false);
     }
     Spi::connect(|_client| {
-        let u = resolve_user(&plans(), user_ref)?;
+        let u = resolve_user(&*plans()?, user_ref)?;
         if u.user.is_none() || !u.active {
             return Ok(false);
         }

@@ -13,12 +13,12 @@
 //! User memberships are not part of the graph (they change all the time
 //! and are read on each call), nor are users' `active` flags.
 
-use crate::store::plan::{get, oid, Plan};
+use crate::store::plan::{get, get_json, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use scim_core::policy::{validate, PolicyDoc};
 use scim_core::{ScimError, ScimResult};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -73,6 +73,7 @@ impl Graph {
         let mut stack: Vec<GroupId> = direct.to_vec();
         let mut found: Vec<usize> = Vec::new();
         while let Some(g) = stack.pop() {
+            pgrx::check_for_interrupts!();
             if !seen.insert(g) {
                 continue;
             }
@@ -87,7 +88,8 @@ impl Graph {
         found.dedup();
         found
             .into_iter()
-            .map(|i| (self.policies[i].0.as_str(), &self.policies[i].1))
+            .filter_map(|i| self.policies.get(i))
+            .map(|(name, doc)| (name.as_str(), doc))
             .collect()
     }
 
@@ -97,7 +99,8 @@ impl Graph {
     pub fn policy(&self, name: &str) -> &PolicyDoc {
         self.by_name
             .get(name)
-            .map_or(&self.empty, |&i| &self.policies[i].1)
+            .and_then(|&i| self.policies.get(i))
+            .map_or(&self.empty, |(_, doc)| doc)
     }
 
     pub fn default_policy(&self) -> Option<(&str, &PolicyDoc)> {
@@ -117,18 +120,18 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
-fn plans() -> Rc<Plans> {
+fn plans() -> ScimResult<Rc<Plans>> {
     if let Some(p) = PLANS.with(|p| p.borrow().clone()) {
-        return p;
+        return Ok(p);
     }
     let uuid = oid(BuiltinOid::UUIDOID);
     let p = Rc::new(Plans {
-        edges: Plan::prepare(EDGES, &[uuid]),
-        bindings: Plan::prepare(BINDINGS, &[uuid]),
-        default: Plan::prepare(DEFAULT, &[uuid]),
+        edges: Plan::prepare(EDGES, &[uuid])?,
+        bindings: Plan::prepare(BINDINGS, &[uuid])?,
+        default: Plan::prepare(DEFAULT, &[uuid])?,
     });
     PLANS.with(|cell| *cell.borrow_mut() = Some(p.clone()));
-    p
+    Ok(p)
 }
 
 fn internal(msg: String) -> ScimError {
@@ -141,28 +144,29 @@ fn group_id(row: usize, col: i32) -> ScimResult<GroupId> {
         .ok_or_else(|| internal("policy graph: NULL group id".into()))
 }
 
-fn parse(name: &str, doc: Option<JsonB>) -> ScimResult<PolicyDoc> {
+fn parse(name: &str, doc: Option<Value>) -> ScimResult<PolicyDoc> {
     let doc = doc.ok_or_else(|| internal(format!("policy \"{name}\" has no document")))?;
-    validate(&doc.0)
+    validate(&doc)
         .map_err(|e| internal(format!("stored policy \"{name}\" is invalid: {}", e.detail)))
 }
 
 /// Read the graph (inside an SPI connection, in the caller's snapshot).
 fn load(tenant: pgrx::Uuid) -> ScimResult<Graph> {
-    let plans = plans();
+    let plans = plans()?;
     let t = [tenant.into_datum()];
     let mut g = Graph::default();
 
-    for i in 0..plans.edges.run(&t) {
+    for i in 0..plans.edges.run(&t)? {
+        pgrx::check_for_interrupts!();
         let (member, parent) = (group_id(i, 1)?, group_id(i, 2)?);
         g.parents.entry(member).or_default().push(parent);
     }
 
-    let n = plans.bindings.run(&t);
+    let n = plans.bindings.run(&t)?;
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
         let name: String = get(i, 2).ok_or_else(|| internal("policy without a name".into()))?;
-        rows.push((group_id(i, 1)?, name, get::<JsonB>(i, 3)));
+        rows.push((group_id(i, 1)?, name, get_json(i, 3)?));
     }
     for (group, name, doc) in rows {
         let i = match g.by_name.get(&name) {
@@ -176,9 +180,9 @@ fn load(tenant: pgrx::Uuid) -> ScimResult<Graph> {
         g.bound.entry(group).or_default().push(i);
     }
 
-    if plans.default.run(&t) == 1 {
+    if plans.default.run(&t)? == 1 {
         if let Some(name) = get::<String>(0, 1) {
-            let doc = parse(&name, get::<JsonB>(0, 2))?;
+            let doc = parse(&name, get_json(0, 2)?)?;
             g.default = Some((name, doc));
         }
     }

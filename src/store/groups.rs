@@ -21,6 +21,20 @@ fn promote(resource: &Value) -> Promoted {
     }
 }
 
+/// A group body may list at most `scim.max_operation_values` members.
+fn check_member_count(members: Option<&[MemberRef]>) -> ScimResult<()> {
+    let max = crate::settings::limits().max_operation_values;
+    match members.map(<[MemberRef]>::len) {
+        Some(n) if n > max => Err(scim_core::limits::exceeded(
+            "scim.max_operation_values",
+            max,
+            "members in one group body",
+            n,
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn taken(name: &str) -> ScimError {
     ScimError::uniqueness(format!("a Group with displayName '{name}' already exists"))
 }
@@ -29,6 +43,7 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
     let Normalized {
         resource, members, ..
     } = resource::normalize(&GROUP_TYPE, input)?;
+    check_member_count(members.as_deref())?;
     let p = promote(&resource);
     let gid = spi::one::<pgrx::Uuid>(
         "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource, created, last_modified)
@@ -108,6 +123,7 @@ pub fn replace(
     let Normalized {
         resource, members, ..
     } = resource::normalize(&GROUP_TYPE, input)?;
+    check_member_count(members.as_deref())?;
     let (gid, _) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
     write(tenant, gid, resource)?;
     // PUT replaces the member list: an absent `members` clears it

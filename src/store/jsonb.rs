@@ -5,9 +5,10 @@
 
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
-use pgrx::{direct_function_call_as_datum, JsonB};
+use pgrx::{direct_function_call, direct_function_call_as_datum, JsonB};
+use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 /// A non-NULL jsonb datum allocated in the memory context that was current
 /// when it was made (for results: the calling function's context).
@@ -28,35 +29,114 @@ impl JsonbDatum {
     }
 
     /// Parse JSON text we wrote ourselves (small: a list response's head).
-    pub fn from_text(text: &str) -> JsonbDatum {
-        let c = CString::new(text).expect("JSON text without NUL");
-        // SAFETY: jsonb_in takes a C string and returns a non-NULL jsonb.
+    pub fn from_text(text: &str) -> ScimResult<JsonbDatum> {
+        let c = CString::new(text).map_err(|_| internal("JSON text with a NUL byte"))?;
+        // SAFETY: jsonb_in takes a C string and returns a jsonb (or raises).
         let d =
             unsafe { direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(c.as_ptr().into())]) };
-        JsonbDatum(d.expect("jsonb_in returns a value"))
+        d.map(JsonbDatum)
+            .ok_or_else(|| internal("jsonb_in returned NULL"))
     }
 
     /// `self || other` for two objects: keys of `other` win.
-    pub fn concat(self, other: JsonbDatum) -> JsonbDatum {
+    pub fn concat(self, other: JsonbDatum) -> ScimResult<JsonbDatum> {
         // SAFETY: both are valid jsonb datums; jsonb_concat returns one.
         let d = unsafe {
             direct_function_call_as_datum(pg_sys::jsonb_concat, &[Some(self.0), Some(other.0)])
         };
-        JsonbDatum(d.expect("jsonb_concat returns a value"))
+        d.map(JsonbDatum)
+            .ok_or_else(|| internal("jsonb_concat returned NULL"))
     }
 
     /// The value as serde JSON (for paths that must edit it in Rust).
-    pub fn to_value(&self) -> Value {
+    pub fn to_value(&self) -> ScimResult<Value> {
         // SAFETY: a valid, non-NULL jsonb datum.
-        unsafe { JsonB::from_datum(self.0, false) }
-            .map(|j| j.0)
-            .unwrap_or(Value::Null)
+        unsafe { jsonb_to_value(self.0) }
     }
 }
 
-impl From<JsonB> for JsonbDatum {
-    fn from(j: JsonB) -> JsonbDatum {
-        JsonbDatum(j.into_datum().expect("jsonb is never NULL"))
+fn internal(what: &str) -> ScimError {
+    ScimError::new(500, None, format!("internal error: {what}"))
+}
+
+/// jsonb → serde JSON through jsonb's text form, without a panic: a value
+/// serde cannot represent (nested deeper than 128 levels, a number beyond
+/// f64) is a 400 `invalidValue`.
+///
+/// # Safety
+/// `d` is a valid, non-NULL jsonb datum.
+pub unsafe fn jsonb_to_value(d: Datum) -> ScimResult<Value> {
+    let text = direct_function_call::<&CStr>(pg_sys::jsonb_out, &[Some(d)])
+        .ok_or_else(|| internal("jsonb_out returned NULL"))?;
+    let parsed = match text.to_str() {
+        Ok(t) => serde_json::from_str(t).map_err(|e| {
+            ScimError::invalid_value(format!("the JSON value cannot be accepted: {e}"))
+        }),
+        Err(_) => Err(internal("jsonb text is not UTF-8")),
+    };
+    pg_sys::pfree(text.as_ptr() as *mut std::ffi::c_void);
+    parsed
+}
+
+/// A `jsonb` argument of a SQL function, read without a panic: pgrx's
+/// `JsonB` `expect`s that serde can hold the value, which a client can
+/// defeat (deep nesting, `1e400`). Functions taking client JSON take this
+/// and turn a value they cannot read into a SCIM 400.
+pub struct JsonArg(ScimResult<Value>);
+
+impl JsonArg {
+    pub fn value(self) -> ScimResult<Value> {
+        self.0
+    }
+}
+
+impl FromDatum for JsonArg {
+    unsafe fn from_polymorphic_datum(
+        datum: Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<JsonArg> {
+        if is_null {
+            return None;
+        }
+        let varlena = datum.cast_mut_ptr();
+        let detoasted = pg_sys::pg_detoast_datum_packed(varlena);
+        let value = jsonb_to_value(Datum::from(detoasted));
+        if detoasted != varlena {
+            pg_sys::pfree(detoasted as *mut std::ffi::c_void);
+        }
+        Some(JsonArg(value))
+    }
+}
+
+// SAFETY: the SQL type is jsonb, which is what `from_polymorphic_datum` reads.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        // (pgrx declares functions with non-Option arguments STRICT, so a
+        // NULL never gets here; if it did, it is a client error, not a panic.)
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            JsonArg(Err(ScimError::invalid_value(
+                "a JSON value is required, not NULL",
+            )))
+        })
+    }
+
+    unsafe fn unbox_nullable_arg(
+        arg: pgrx::callconv::Arg<'_, 'fcx>,
+    ) -> pgrx::nullable::Nullable<Self> {
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+pgrx::impl_sql_translatable!(JsonArg, "jsonb");
+
+impl JsonbDatum {
+    /// serde JSON as a jsonb datum.
+    pub fn from_value(v: Value) -> ScimResult<JsonbDatum> {
+        JsonB(v)
+            .into_datum()
+            .map(JsonbDatum)
+            .ok_or_else(|| internal("jsonb datum is NULL"))
     }
 }
 

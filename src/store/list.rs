@@ -5,13 +5,13 @@
 use super::jsonb::JsonbDatum;
 use super::rows::table;
 use super::{render, spi, uuid_text};
+use crate::settings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pgrx::datum::DatumWithOid;
-use pgrx::JsonB;
 use scim_core::filter::{self, CompiledFilter};
 use scim_core::http::query::ListParams;
-use scim_core::http::{DEFAULT_COUNT, MAX_RESULTS};
+use scim_core::http::DEFAULT_COUNT;
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::{ScimError, ScimResult, ScimType};
 use serde_json::{json, Value};
@@ -50,12 +50,13 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
         None => Ok(CompiledFilter {
             sql: "r.tenant_id = $1".into(),
             params: vec![],
+            per_call_plan: false,
         }),
         Some(f) => {
             let c = filter::compile(rt, f, 2)?;
             Ok(CompiledFilter {
                 sql: format!("r.tenant_id = $1 AND ({})", c.sql),
-                params: c.params,
+                ..c
             })
         }
     }
@@ -103,7 +104,10 @@ pub fn list(
 ) -> ScimResult<Page> {
     let w = where_clause(rt, p.filter.as_deref())?;
     // RFC 7644 §3.4.2.4: count < 0 means 0; startIndex < 1 means 1.
-    let count = p.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_RESULTS);
+    let count = p
+        .count
+        .unwrap_or(DEFAULT_COUNT)
+        .clamp(0, settings::limits().max_results);
     let descending = match p
         .sort_order
         .as_deref()
@@ -143,7 +147,7 @@ pub fn list(
     // match set is counted.
     let mut after = None;
     let offset = match &position {
-        Position::Index(i) => i - 1,
+        Position::Index(i) => i.saturating_sub(1),
         Position::CursorOffset(o) => *o,
         Position::AfterId(id) => {
             if sort_key.is_some() {
@@ -161,7 +165,7 @@ pub fn list(
 
     let from = table(rt);
     let json = row_json(rt, with_members);
-    let generic = spi::generic_is_safe(&w.sql);
+    let generic = !w.per_call_plan;
     // A filtered list finds its matches once, in the page statement: their
     // ids (and sort keys), the count, the page, then only the page's rows
     // are read again and rendered. An unfiltered list walks the primary
@@ -173,10 +177,13 @@ pub fn list(
     } else {
         "NULL::uuid".to_string()
     };
-    // LIMIT/OFFSET stay literals (validated integers): with a parameter
-    // the generic plan would assume a large LIMIT and could pick a full sort
-    // over the PK walk that pages need. The page is rendered after LIMIT
-    // (in the outer aggregate) and aggregated in page order.
+    // LIMIT and OFFSET are parameters like every other value (one kept plan
+    // per statement shape, not one per page). The page is rendered after
+    // LIMIT (in the outer aggregate) and aggregated in page order.
+    params.push(count.to_string());
+    let limit = format!("${}::int8", params.len() + 1);
+    params.push(offset.to_string());
+    let offset_p = format!("${}::int8", params.len() + 1);
     let select = format!(
         "SELECT jsonb_build_object('Resources', coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb)), \
          count(*), {last_id}"
@@ -199,7 +206,7 @@ pub fn list(
             .unwrap_or_default();
         format!(
             "WITH m AS MATERIALIZED (SELECT r.id{key_col} FROM {from} r WHERE {sql}), \
-             p AS (SELECT m.id FROM m{cursor} ORDER BY {order_m} LIMIT {count} OFFSET {offset}) \
+             p AS (SELECT m.id FROM m{cursor} ORDER BY {order_m} LIMIT {limit} OFFSET {offset_p}) \
              {select}, (SELECT count(*) FROM m) FROM p JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id",
             sql = w.sql
         )
@@ -210,7 +217,7 @@ pub fn list(
         };
         format!(
             "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
-             WHERE {sql_where} ORDER BY {order} LIMIT {count} OFFSET {offset}) r"
+             WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset_p}) r"
         )
     };
 
@@ -227,7 +234,10 @@ pub fn list(
             Ok(())
         })?;
     }
-    let resources = resources.unwrap_or_else(|| JsonbDatum::from_text(r#"{"Resources":[]}"#));
+    let resources = match resources {
+        Some(r) => r,
+        None => JsonbDatum::from_text(r#"{"Resources":[]}"#)?,
+    };
 
     // Otherwise (unfiltered lists, or a page past the last match) a first
     // page that is not full holds every row; anything else is counted.
@@ -251,7 +261,7 @@ pub fn list(
     let next_cursor = if cursor_mode && full_page {
         Some(match (&sort_key, last) {
             (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id)})),
-            _ => encode_cursor(json!({"offset": offset + count})),
+            _ => encode_cursor(json!({"offset": offset.saturating_add(count)})),
         })
     } else {
         None
@@ -288,17 +298,13 @@ pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimRe
         w.sql
     );
     let mut out = vec![];
-    spi::for_each_row_planned(
-        &sql,
-        &args(tenant, &w.params),
-        spi::generic_is_safe(&w.sql),
-        |row| {
-            if let Some(j) = row.get::<JsonB>(1) {
-                out.push(j.0);
-            }
-            Ok(())
-        },
-    )?;
+    spi::for_each_row_planned(&sql, &args(tenant, &w.params), !w.per_call_plan, |row| {
+        pgrx::check_for_interrupts!();
+        if let Some(j) = row.json(1)? {
+            out.push(j);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -17,14 +17,20 @@ pub mod tenant;
 pub mod users;
 
 use pgrx::datum::DatumWithOid;
-use pgrx::JsonB;
 use scim_core::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
 /// Run a statement that returns at most one jsonb value.
 pub fn query_json(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<Value>> {
-    Ok(spi::one::<JsonB>(sql, args)?.map(|j| j.0))
+    let mut out = None;
+    spi::for_each_row(sql, args, |row| {
+        if out.is_none() {
+            out = row.json(1)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Run a statement for its effect.

@@ -20,7 +20,7 @@ pub fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
-    let ops = patch::parse_request(rt, body)?;
+    let ops = patch::parse_request(rt, body, &crate::settings::limits())?;
     match rt.kind {
         ResourceKind::User => {
             let (uid, current) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;

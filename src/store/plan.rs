@@ -15,6 +15,7 @@
 
 use pgrx::pg_sys::{self, BuiltinOid, Datum, PgOid};
 use pgrx::prelude::*;
+use scim_core::{ScimError, ScimResult};
 use std::ffi::CString;
 use std::ptr::NonNull;
 
@@ -27,21 +28,24 @@ pub fn oid(o: BuiltinOid) -> pg_sys::Oid {
 impl Plan {
     /// Prepare `sql` with a generic plan and keep it for the life of the
     /// backend.
-    pub fn prepare(sql: &str, args: &[pg_sys::Oid]) -> Plan {
+    pub fn prepare(sql: &str, args: &[pg_sys::Oid]) -> ScimResult<Plan> {
         Self::prepare_with(sql, args, true)
     }
 
     /// `generic = false` keeps the statement but plans it for each call's
     /// values (pattern and range filters: only the values tell the planner
     /// whether to walk an index or the pages' id order).
-    pub fn prepare_with(sql: &str, args: &[pg_sys::Oid], generic: bool) -> Plan {
-        let c = CString::new(sql).expect("SQL text without NUL");
+    pub fn prepare_with(sql: &str, args: &[pg_sys::Oid], generic: bool) -> ScimResult<Plan> {
+        let c = CString::new(sql)
+            .map_err(|_| ScimError::new(500, None, "internal error: SQL text with a NUL byte"))?;
         let mut types = args.to_vec();
+        let nargs = i32::try_from(types.len())
+            .map_err(|_| ScimError::new(500, None, "internal error: too many SQL arguments"))?;
         // SAFETY: called inside an SPI connection; `types` outlives the call.
         unsafe {
             let p = pg_sys::SPI_prepare_cursor(
                 c.as_ptr(),
-                types.len() as i32,
+                nargs,
                 types.as_mut_ptr(),
                 if generic {
                     pg_sys::CURSOR_OPT_GENERIC_PLAN as i32
@@ -56,19 +60,29 @@ impl Plan {
             if pg_sys::SPI_keepplan(p.as_ptr()) != 0 {
                 error!("SPI_keepplan failed");
             }
-            Plan(p)
+            Ok(Plan(p))
+        }
+    }
+
+    /// Free the plan (`SPI_freeplan`): its plan source and cached plans.
+    /// Only for plans no running statement uses (the cache checks).
+    pub fn free(self) {
+        // SAFETY: a plan we prepared and kept; nothing refers to it after
+        // this (it is consumed).
+        unsafe {
+            pg_sys::SPI_freeplan(self.0.as_ptr());
         }
     }
 
     /// Run the plan read-only with `args` (`None` = SQL NULL); returns the
     /// number of rows, readable with [`get`] until the next SPI call.
-    pub fn run(&self, args: &[Option<Datum>]) -> usize {
+    pub fn run(&self, args: &[Option<Datum>]) -> ScimResult<usize> {
         self.execute(args, true)
     }
 
     /// Run the plan; `read_only = false` for statements that write (and
     /// for reads that must see this transaction's earlier writes).
-    pub fn execute(&self, args: &[Option<Datum>], read_only: bool) -> usize {
+    pub fn execute(&self, args: &[Option<Datum>], read_only: bool) -> ScimResult<usize> {
         let mut values: Vec<Datum> = args
             .iter()
             .map(|a| a.unwrap_or(Datum::from(0usize)))
@@ -89,9 +103,13 @@ impl Plan {
                 0,
             );
             if rc < 0 {
-                error!("SPI_execute_plan returned {rc}");
+                return Err(ScimError::new(
+                    500,
+                    None,
+                    format!("internal error: SPI_execute_plan returned {rc}"),
+                ));
             }
-            pg_sys::SPI_processed as usize
+            Ok(usize::try_from(pg_sys::SPI_processed).unwrap_or(usize::MAX))
         }
     }
 }
@@ -103,6 +121,16 @@ pub fn get<T: FromDatum>(row: usize, col: i32) -> Option<T> {
     raw(row, col).and_then(|(d, isnull)| unsafe { T::from_datum(d, isnull) })
 }
 
+/// A jsonb column (1-based) of row `row` of the last result as serde JSON;
+/// a value serde cannot hold is an error, never a panic.
+pub fn get_json(row: usize, col: i32) -> ScimResult<Option<serde_json::Value>> {
+    match raw(row, col) {
+        // SAFETY: a non-NULL datum of a jsonb column of our own statement.
+        Some((d, false)) => unsafe { super::jsonb::jsonb_to_value(d) }.map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// The raw datum (and its null flag) at `row`, `col` of the last result;
 /// `None` when there is no such row. It lives in SPI memory: copy it out
 /// before `SPI_finish` (see `jsonb::JsonbDatum::from_spi`).
@@ -111,7 +139,7 @@ pub fn raw(row: usize, col: i32) -> Option<(Datum, bool)> {
     // the row index is checked against the result.
     unsafe {
         let tt = pg_sys::SPI_tuptable;
-        if tt.is_null() || row >= (*tt).numvals as usize {
+        if tt.is_null() || u64::try_from(row).map_or(true, |r| r >= (*tt).numvals) {
             return None;
         }
         let tuple = *(*tt).vals.add(row);

@@ -3,7 +3,6 @@
 
 use super::etag::check_if_match;
 use super::{execute, members, not_found, parse_id, spi};
-use pgrx::JsonB;
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
 use serde_json::Value;
@@ -28,8 +27,13 @@ pub fn lock(
         "SELECT version, resource FROM {} WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
         table(rt)
     );
-    match spi::two::<i64, JsonB>(&sql, &[tenant.into(), rid.into()])? {
-        Some((Some(v), Some(r))) => Ok((rid, v, r.0)),
+    let mut found = None;
+    spi::for_each_row(&sql, &[tenant.into(), rid.into()], |row| {
+        found = Some((row.get::<i64>(1), row.json(2)?));
+        Ok(())
+    })?;
+    match found {
+        Some((Some(v), Some(r))) => Ok((rid, v, r)),
         _ => Err(not_found(rt, id)),
     }
 }

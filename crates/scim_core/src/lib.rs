@@ -7,6 +7,8 @@
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod interrupt;
+pub mod limits;
 pub mod patch;
 pub mod policy;
 pub mod resource;

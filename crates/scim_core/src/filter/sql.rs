@@ -20,6 +20,12 @@ use crate::schema::{AttrDef, AttrScope, AttrType, ResolvedAttr, ResourceKind, Re
 pub struct CompiledFilter {
     pub sql: String,
     pub params: Vec<String>,
+    /// The statement should be planned for each call's values: a pattern
+    /// (`co`/`sw`/`ew`) or range (`gt`…) comparison has no selectivity in
+    /// a generic plan, which may then walk the id order and filter every
+    /// row of the tenant for a rare prefix. Equality lookups share one
+    /// generic plan.
+    pub per_call_plan: bool,
 }
 
 /// How a group member's `display` is derived (used by `members.display`
@@ -131,6 +137,8 @@ struct Compiler<'a> {
     params: Vec<String>,
     /// Set when a leaf needs the member/group display joins.
     needs_display_join: bool,
+    /// Set by a pattern or range comparison (see [`CompiledFilter`]).
+    per_call_plan: bool,
 }
 
 impl Compiler<'_> {
@@ -261,6 +269,9 @@ impl Compiler<'_> {
         value: &BoundValue,
     ) -> ScimResult<String> {
         let ci = !def.case_exact;
+        if op.is_ordering() || op.is_substring() {
+            self.per_call_plan = true;
+        }
         Ok(match (leaf, value) {
             (Leaf::Text(x), BoundValue::String(s)) => {
                 format!("({x} IS NOT NULL AND {})", self.text_cmp(x, ci, op, s))
@@ -475,11 +486,13 @@ pub fn compile_bound(
         first: first_param,
         params: Vec::new(),
         needs_display_join: false,
+        per_call_plan: false,
     };
     let sql = c.node(f, None)?;
     Ok(CompiledFilter {
         sql,
         params: c.params,
+        per_call_plan: c.per_call_plan,
     })
 }
 
@@ -513,6 +526,7 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
         first: 1,
         params: Vec::new(),
         needs_display_join: false,
+        per_call_plan: false,
     };
     if c.table_ctx(&a).is_some() {
         return bad("sorting by group membership is not supported");

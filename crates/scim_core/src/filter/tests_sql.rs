@@ -332,3 +332,26 @@ fn sort_keys() {
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{bad}");
     }
 }
+
+#[test]
+fn pattern_and_range_filters_ask_for_a_per_call_plan() {
+    for f in [
+        r#"userName eq "x""#,
+        r#"externalId eq "x" or emails[value eq "y"]"#,
+        r#"active eq true"#,
+        r#"name.familyName pr"#,
+    ] {
+        assert!(!user(f).per_call_plan, "{f}");
+    }
+    for f in [
+        r#"userName sw "x""#,
+        r#"displayName co "x""#,
+        r#"emails[value ew "@x"]"#,
+        r#"meta.lastModified gt "2020-01-01T00:00:00Z""#,
+        r#"userName eq "x" and not (title lt "m")"#,
+    ] {
+        assert!(user(f).per_call_plan, "{f}");
+    }
+    assert!(group(r#"members[display sw "a"]"#).per_call_plan);
+    assert!(!group(r#"members[value eq "a"]"#).per_call_plan);
+}

@@ -4,10 +4,11 @@
 //! operation is the caller's job (the extension runs each as its own
 //! sub-transaction through `scim_http`), so this module is pure.
 
-use super::MAX_BULK_OPERATIONS;
 use crate::error::{ScimError, ScimResult};
+use crate::interrupt;
+use crate::limits::{self, Limits};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -45,7 +46,11 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-pub fn parse(body: &Value) -> ScimResult<BulkRequest> {
+/// Validate a BulkRequest. More than [`Limits::max_bulk_operations`]
+/// operations, or more than [`Limits::max_password_hashes`] operations
+/// that set a password (each costs an argon2id hash), is 413 before any
+/// operation runs.
+pub fn parse(body: &Value, limits: &Limits) -> ScimResult<BulkRequest> {
     let obj = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("a BulkRequest must be a JSON object"))?;
@@ -67,14 +72,12 @@ pub fn parse(body: &Value) -> ScimResult<BulkRequest> {
     let ops = field(obj, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| ScimError::invalid_value("'Operations' must be an array"))?;
-    if ops.len() > MAX_BULK_OPERATIONS {
-        return Err(ScimError::new(
-            413,
-            None,
-            format!(
-                "the request has {} operations; maxOperations is {MAX_BULK_OPERATIONS}",
-                ops.len()
-            ),
+    if ops.len() > limits.max_bulk_operations {
+        return Err(limits::exceeded(
+            "scim.max_bulk_operations, maxOperations",
+            limits.max_bulk_operations,
+            "operations in one Bulk request",
+            ops.len(),
         ));
     }
     let mut parsed = Vec::with_capacity(ops.len());
@@ -129,10 +132,51 @@ pub fn parse(body: &Value) -> ScimResult<BulkRequest> {
             data,
         });
     }
+    let passwords = parsed.iter().filter(|op| sets_password(op)).count();
+    if passwords > limits.max_password_hashes {
+        return Err(limits::exceeded(
+            "scim.max_password_hashes",
+            limits.max_password_hashes,
+            "operations setting a password in one Bulk request",
+            passwords,
+        ));
+    }
     Ok(BulkRequest {
         fail_on_errors,
         ops: parsed,
     })
+}
+
+/// Whether an operation may set a password: a `password` member in a
+/// POST/PUT body, or a PATCH operation whose path or value names it.
+fn sets_password(op: &BulkOp) -> bool {
+    let has_password = |v: &Value| {
+        v.as_object()
+            .is_some_and(|o| o.keys().any(|k| is_password_name(k)))
+    };
+    let Some(data) = &op.data else {
+        return false;
+    };
+    if op.method != "PATCH" {
+        return has_password(data);
+    }
+    let ops = data
+        .as_object()
+        .and_then(|o| field(o, "Operations"))
+        .and_then(Value::as_array);
+    ops.is_some_and(|ops| {
+        ops.iter().filter_map(Value::as_object).any(|o| {
+            field(o, "path")
+                .and_then(Value::as_str)
+                .is_some_and(is_password_name)
+                || field(o, "value").is_some_and(has_password)
+        })
+    })
+}
+
+fn is_password_name(name: &str) -> bool {
+    let name = name.rsplit(':').next().unwrap_or(name);
+    name.trim().eq_ignore_ascii_case("password")
 }
 
 /// `bulkId:x` references in a string.
@@ -212,7 +256,14 @@ pub fn run(
     mut exec: impl FnMut(&str, &str, Option<&str>, Option<&Value>) -> OpResult,
 ) -> Value {
     let mut ids: HashMap<String, String> = HashMap::new();
-    let mut failed_ids: Vec<String> = vec![];
+    let mut failed_ids: HashSet<String> = HashSet::new();
+    let defined: HashSet<&str> = req
+        .ops
+        .iter()
+        .filter_map(|o| o.bulk_id.as_deref())
+        .collect();
+    // Each operation's references, found once (a round only looks them up).
+    let refs: Vec<Vec<String>> = req.ops.iter().map(references).collect();
     let mut done: Vec<Option<Value>> = vec![None; req.ops.len()];
     let mut pending: Vec<usize> = (0..req.ops.len()).collect();
     let mut errors = 0usize;
@@ -223,9 +274,10 @@ pub fn run(
             .iter()
             .copied()
             .filter(|&i| {
-                references(&req.ops[i])
-                    .iter()
-                    .all(|r| ids.contains_key(r) || failed_ids.contains(r))
+                refs.get(i).is_none_or(|rs| {
+                    rs.iter()
+                        .all(|r| ids.contains_key(r) || failed_ids.contains(r))
+                })
             })
             .collect();
         // Nothing runnable: every remaining op waits on an undefined or
@@ -242,18 +294,16 @@ pub fn run(
             if over(errors) {
                 break;
             }
+            interrupt::check();
             pending.retain(|&p| p != i);
-            let op = &req.ops[i];
-            let refs = references(op);
-            let unresolved: Vec<&String> = refs.iter().filter(|r| !ids.contains_key(*r)).collect();
-            let result = if let Some(r) = unresolved.first() {
+            let (Some(op), Some(op_refs)) = (req.ops.get(i), refs.get(i)) else {
+                continue;
+            };
+            let unresolved = op_refs.iter().find(|r| !ids.contains_key(*r));
+            let result = if let Some(r) = unresolved {
                 let why = if failed_before.contains(r) {
                     "refers to an operation that failed"
-                } else if req
-                    .ops
-                    .iter()
-                    .any(|o| o.bulk_id.as_deref() == Some(r.as_str()))
-                {
+                } else if defined.contains(r.as_str()) {
                     "is part of a circular reference"
                 } else {
                     "is not defined in this request"
@@ -292,7 +342,9 @@ pub fn run(
                     (true, Some(id)) if op.method == "POST" => {
                         ids.insert(b.clone(), id.to_string());
                     }
-                    (false, _) => failed_ids.push(b.clone()),
+                    (false, _) => {
+                        failed_ids.insert(b.clone());
+                    }
                     _ => {}
                 }
             }
@@ -371,7 +423,7 @@ mod tests {
                 {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": []}}
             ]),
             None,
-        ))
+        ), &Limits::default())
         .unwrap();
         let mut seen = vec![];
         let mut inner = fake();
@@ -392,14 +444,17 @@ mod tests {
 
     #[test]
     fn fail_on_errors_stops_processing() {
-        let r = parse(&req(
-            json!([
-                {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"fail": 1}},
-                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"fail": 1}},
-                {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"userName": "c"}}
-            ]),
-            Some(1),
-        ))
+        let r = parse(
+            &req(
+                json!([
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"fail": 1}},
+                    {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"fail": 1}},
+                    {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"userName": "c"}}
+                ]),
+                Some(1),
+            ),
+            &Limits::default(),
+        )
         .unwrap();
         let out = run(&r, fake());
         let ops = out["Operations"].as_array().unwrap();
@@ -420,7 +475,7 @@ mod tests {
                 {"method": "POST", "path": "/%42ulk", "bulkId": "n", "data": {"schemas": []}}
             ]),
             None,
-        ))
+        ), &Limits::default())
         .unwrap();
         let out = run(&r, fake());
         let ops = out["Operations"].as_array().unwrap();
@@ -435,10 +490,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_requests() {
-        let too_many: Vec<Value> = (0..=MAX_BULK_OPERATIONS)
+        let limits = Limits::default();
+        let too_many: Vec<Value> = (0..=limits.max_bulk_operations)
             .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
             .collect();
-        assert_eq!(parse(&req(json!(too_many), None)).unwrap_err().status, 413);
+        assert_eq!(
+            parse(&req(json!(too_many), None), &limits)
+                .unwrap_err()
+                .status,
+            413
+        );
         for bad in [
             json!({"Operations": []}),
             req(json!([{"method": "GET", "path": "/Users"}]), None),
@@ -456,7 +517,46 @@ mod tests {
             req(json!("x"), None),
             req(json!([]), Some(0)),
         ] {
-            assert_eq!(parse(&bad).unwrap_err().status, 400, "{bad}");
+            assert_eq!(parse(&bad, &limits).unwrap_err().status, 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn password_hashes_are_limited_before_anything_runs() {
+        let limits = Limits {
+            max_password_hashes: 2,
+            ..Limits::default()
+        };
+        let post = |i: usize, body: Value| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": body});
+        let patch = |path: &str, value: Value| json!({"method": "PATCH", "path": "/Users/x", "data": {"Operations": [{"op": "replace", "path": path, "value": value}]}});
+        let setting = [
+            post(1, json!({"userName": "a", "password": "p"})),
+            post(2, json!({"userName": "b", "PASSWORD": "p"})),
+            patch("password", json!("p")),
+            patch("", json!({"password": "p"})),
+            json!({"method": "PUT", "path": "/Users/y", "data": {"userName": "c", "urn:ietf:params:scim:schemas:core:2.0:User:password": "p"}}),
+        ];
+        for (i, op) in setting.iter().enumerate() {
+            let ops = json!([
+                post(10, json!({"userName": "x", "password": "p"})),
+                post(11, json!({"userName": "y", "password": "p"})),
+                op
+            ]);
+            let e = parse(&req(ops, None), &limits).unwrap_err();
+            assert_eq!(e.status, 413, "{i}");
+            assert!(
+                e.detail.contains("scim.max_password_hashes"),
+                "{}",
+                e.detail
+            );
+        }
+        // Operations without a password do not count.
+        let ops = json!([
+            post(1, json!({"userName": "a", "password": "p"})),
+            post(2, json!({"userName": "b", "password": "p"})),
+            post(3, json!({"userName": "c"})),
+            patch("title", json!("password")),
+        ]);
+        assert!(parse(&req(ops, None), &limits).is_ok());
     }
 }

@@ -1,25 +1,28 @@
 //! Discovery documents (RFC 7644 §4): ServiceProviderConfig, ResourceTypes,
 //! Schemas. They state exactly what this implementation supports.
 
-use super::{MAX_BULK_OPERATIONS, MAX_PAYLOAD_BYTES, MAX_RESULTS};
 use crate::error::{ScimError, ScimResult};
+use crate::limits::Limits;
 use crate::schema::{resource_type_json, ResourceTypeDef, RESOURCE_TYPES, SCHEMAS};
 use serde_json::{json, Value};
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-pub fn service_provider_config() -> Value {
+/// The ServiceProviderConfig, stating the limits in force.
+pub fn service_provider_config(limits: &Limits) -> Value {
+    let max_results = limits.max_results;
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://github.com/scim-pg/scim_pg#readme",
         "patch": {"supported": true},
-        "bulk": {"supported": true, "maxOperations": MAX_BULK_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
-        "filter": {"supported": true, "maxResults": MAX_RESULTS},
+        "bulk": {"supported": true, "maxOperations": limits.max_bulk_operations,
+                 "maxPayloadSize": limits.max_payload_bytes},
+        "filter": {"supported": true, "maxResults": max_results},
         "changePassword": {"supported": true},
         "sort": {"supported": true},
         "etag": {"supported": true},
         "pagination": {"cursor": true, "index": true, "defaultPaginationMethod": "index",
-                       "defaultPageSize": super::DEFAULT_COUNT, "maxPageSize": MAX_RESULTS},
+                       "defaultPageSize": super::DEFAULT_COUNT.min(max_results), "maxPageSize": max_results},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",
@@ -84,9 +87,17 @@ mod tests {
 
     #[test]
     fn discovery_documents() {
-        let spc = service_provider_config();
-        assert_eq!(spc["bulk"]["maxOperations"], MAX_BULK_OPERATIONS);
-        assert_eq!(spc["filter"]["maxResults"], MAX_RESULTS);
+        let limits = Limits {
+            max_bulk_operations: 7,
+            max_results: 50,
+            max_payload_bytes: 1234,
+            ..Limits::default()
+        };
+        let spc = service_provider_config(&limits);
+        assert_eq!(spc["bulk"]["maxOperations"], 7);
+        assert_eq!(spc["bulk"]["maxPayloadSize"], 1234);
+        assert_eq!(spc["filter"]["maxResults"], 50);
+        assert_eq!(spc["pagination"]["defaultPageSize"], 50);
         let rts = resource_types(None).unwrap();
         assert_eq!(rts["totalResults"], 2);
         assert_eq!(

@@ -62,6 +62,11 @@ impl ListParams {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let k = decode_component(k, true);
             let v = decode_component(v, true);
+            if v.contains('\0') {
+                return Err(ScimError::invalid_value(format!(
+                    "query parameter {k} contains a NUL character (%00)"
+                )));
+            }
             match k.to_ascii_lowercase().as_str() {
                 "filter" => p.filter = Some(v),
                 "startindex" => p.start_index = Some(int_param("startIndex", &v)?),
@@ -166,6 +171,8 @@ mod tests {
         assert_eq!(p.filter.as_deref(), Some("displayName eq \"Eng\""));
         assert_eq!(ListParams::from_query("count=ten").unwrap_err().status, 400);
         assert_eq!(decode_component("100%", true), "100%");
+        let e = ListParams::from_query("filter=userName%20eq%20%22a%00%22").unwrap_err();
+        assert_eq!(e.status, 400);
         assert_eq!(decode_component("%zz%4", true), "%zz%4");
     }
 

@@ -59,6 +59,7 @@ pub fn apply(
         load_members,
     };
     for (i, op) in ops.iter().enumerate() {
+        crate::interrupt::check();
         st.op(op).map_err(|e| in_op(i, e))?;
     }
     let State {
@@ -271,13 +272,13 @@ impl State<'_> {
                         }
                         let stored = self.stored_members.as_deref().unwrap_or(&[]);
                         let mut ids = vec![];
-                        for m in self.members.view(stored) {
-                            if f.matches(&m) {
+                        self.members.visit(stored, |m| {
+                            if f.matches(m) {
                                 if let Some(id) = m.get("value").and_then(Value::as_str) {
                                     ids.push(id.to_string());
                                 }
                             }
-                        }
+                        });
                         ids
                     }
                 };

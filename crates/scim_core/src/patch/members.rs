@@ -6,9 +6,10 @@
 //! `INSERT … ON CONFLICT DO NOTHING` (add). Folding is O(1) per member
 //! (hash-indexed), so a `replace members` with 100,000 ids stays linear.
 
+use crate::interrupt;
 use crate::resource::MemberRef;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Net membership change of one PATCH request. The store applies it in this
 /// order: `clear` (delete every member) if set, then delete `remove`, then
@@ -85,40 +86,47 @@ impl DeltaBuilder {
     /// Stored members come first, then the ones added by this request (a
     /// re-added stored member keeps its stored type and display).
     pub fn view(&self, stored: &[Value]) -> Vec<Value> {
-        let id_of = |m: &Value| m.get("value").and_then(Value::as_str).map(str::to_owned);
-        let mut out: Vec<Value> = if self.clear {
-            vec![]
-        } else {
-            stored
-                .iter()
-                .filter(|m| {
-                    id_of(m).is_some_and(|id| {
-                        !self.remove_at.contains_key(&id) && !self.add_at.contains_key(&id)
-                    })
-                })
-                .cloned()
-                .collect()
-        };
-        let adding: HashSet<&str> = self.add_at.keys().map(String::as_str).collect();
-        let stored_by_id: HashMap<String, &Value> = stored
-            .iter()
-            .filter_map(|m| {
-                id_of(m)
-                    .filter(|id| adding.contains(id.as_str()))
-                    .map(|id| (id, m))
-            })
-            .collect();
-        for a in self.add.iter().flatten() {
-            let mut v = match stored_by_id.get(&a.value) {
-                Some(s) => (*s).clone(),
-                None => json!({"value": a.value}),
-            };
-            if let Some(k) = &a.kind {
-                v["type"] = json!(k);
-            }
-            out.push(v);
-        }
+        let mut out = Vec::new();
+        self.visit(stored, |m| out.push(m.clone()));
         out
+    }
+
+    /// [`view`](Self::view) without building it: `each` sees every member
+    /// in the same order, borrowed where possible. One pass over `stored`
+    /// and the adds (no copy of the list: a request may evaluate many
+    /// member filters against a large group), with a cancellation point
+    /// per member.
+    pub fn visit(&self, stored: &[Value], mut each: impl FnMut(&Value)) {
+        let mut re_added: HashMap<&str, &Value> = HashMap::new();
+        for m in stored {
+            interrupt::check();
+            let Some(id) = m.get("value").and_then(Value::as_str) else {
+                continue;
+            };
+            if self.add_at.contains_key(id) {
+                re_added.insert(id, m);
+            } else if !self.clear && !self.remove_at.contains_key(id) {
+                each(m);
+            }
+        }
+        for a in self.add.iter().flatten() {
+            interrupt::check();
+            match (re_added.get(a.value.as_str()), &a.kind) {
+                (Some(s), None) => each(s),
+                (Some(s), Some(k)) => {
+                    let mut v = (*s).clone();
+                    v["type"] = json!(k);
+                    each(&v);
+                }
+                (None, kind) => {
+                    let mut v = json!({"value": a.value});
+                    if let Some(k) = kind {
+                        v["type"] = json!(k);
+                    }
+                    each(&v);
+                }
+            }
+        }
     }
 
     pub fn finish(self) -> MemberDelta {

@@ -1,7 +1,7 @@
 //! PATCH engine (RFC 7644 §3.5.2), pure: no Postgres.
 //!
 //! ```text
-//! let ops = patch::parse_request(rt, &body)?;                 // 400s for the message itself
+//! let ops = patch::parse_request(rt, &body, &limits)?;        // 400/413 for the message itself
 //! let out = patch::apply(rt, &stored, &ops, &mut load_members)?;
 //! // out.resource: new canonical document; out.members: MemberDelta to
 //! // DELETE/INSERT; out.password: new password (hash it); out.changed

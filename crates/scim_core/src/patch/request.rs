@@ -6,6 +6,8 @@
 
 use super::path::{parse_path, PatchPath, Target};
 use crate::error::{ScimError, ScimResult};
+use crate::interrupt;
+use crate::limits::{self, Limits};
 use crate::schema::{Mutability, ResourceKind, ResourceTypeDef};
 use serde_json::Value;
 
@@ -45,7 +47,14 @@ pub struct PatchOp {
 /// structure), `invalidPath` (path grammar / unknown attribute),
 /// `mutability` (readOnly or immutable target) or `noTarget` (`remove`
 /// without `path`); each detail names the offending operation.
-pub fn parse_request(rt: &ResourceTypeDef, body: &Value) -> ScimResult<Vec<PatchOp>> {
+///
+/// Over [`Limits::max_patch_operations`] operations, or an operation with
+/// more than [`Limits::max_operation_values`] values, is 413.
+pub fn parse_request(
+    rt: &ResourceTypeDef,
+    body: &Value,
+    limits: &Limits,
+) -> ScimResult<Vec<PatchOp>> {
     let obj = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the PATCH request body must be a JSON object"))?;
@@ -91,10 +100,47 @@ pub fn parse_request(rt: &ResourceTypeDef, body: &Value) -> ScimResult<Vec<Patch
             "'Operations' must contain at least one operation",
         ));
     }
+    if ops.len() > limits.max_patch_operations {
+        return Err(limits::exceeded(
+            "scim.max_patch_operations",
+            limits.max_patch_operations,
+            "operations in one PATCH request",
+            ops.len(),
+        ));
+    }
     ops.iter()
         .enumerate()
-        .map(|(i, op)| parse_op(rt, op).map_err(|e| in_op(i, e)))
+        .map(|(i, op)| {
+            interrupt::check();
+            let parsed = parse_op(rt, op).map_err(|e| in_op(i, e))?;
+            let n = parsed.value.as_ref().map_or(0, value_count);
+            if n > limits.max_operation_values {
+                return Err(in_op(
+                    i,
+                    limits::exceeded(
+                        "scim.max_operation_values",
+                        limits.max_operation_values,
+                        "values in one operation",
+                        n,
+                    ),
+                ));
+            }
+            Ok(parsed)
+        })
         .collect()
+}
+
+/// How many values an operation carries: the elements of an array value,
+/// or of each array in a path-less object value (`{"members": [...]}`).
+fn value_count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.len(),
+        Value::Object(o) => o
+            .values()
+            .map(|x| x.as_array().map_or(1, Vec::len))
+            .fold(0usize, usize::saturating_add),
+        _ => 1,
+    }
 }
 
 /// Prefix an error detail with the operation it concerns.
@@ -231,7 +277,7 @@ mod tests {
     }
 
     fn err(rt: &ResourceTypeDef, body: Value) -> ScimError {
-        parse_request(rt, &body).unwrap_err()
+        parse_request(rt, &body, &Limits::default()).unwrap_err()
     }
 
     #[test]
@@ -247,6 +293,7 @@ mod tests {
                     {"op": "replace", "path": null, "value": {"displayName": "y"}}
                 ]
             }),
+            &Limits::default(),
         )
         .unwrap();
         let kinds: Vec<_> = ops.iter().map(|o| o.kind).collect();
@@ -419,10 +466,43 @@ mod tests {
     }
 
     #[test]
+    fn operations_and_values_are_limited() {
+        let limits = Limits {
+            max_patch_operations: 3,
+            max_operation_values: 2,
+            ..Limits::default()
+        };
+        let op = json!({"op": "add", "path": "members", "value": [{"value": "a"}]});
+        let e = parse_request(&GROUP_TYPE, &req(json!([op, op, op, op])), &limits).unwrap_err();
+        assert_eq!(e.status, 413);
+        assert!(
+            e.detail.contains("scim.max_patch_operations"),
+            "{}",
+            e.detail
+        );
+        assert!(parse_request(&GROUP_TYPE, &req(json!([op, op, op])), &limits).is_ok());
+        let three = json!([{"value": "a"}, {"value": "b"}, {"value": "c"}]);
+        for o in [
+            json!({"op": "add", "path": "members", "value": three}),
+            json!({"op": "add", "value": {"members": three}}),
+        ] {
+            let e = parse_request(&GROUP_TYPE, &req(json!([o])), &limits).unwrap_err();
+            assert_eq!(e.status, 413);
+            assert!(e.detail.starts_with("Operations[0]"), "{}", e.detail);
+            assert!(
+                e.detail.contains("scim.max_operation_values"),
+                "{}",
+                e.detail
+            );
+        }
+    }
+
+    #[test]
     fn extra_top_level_members_are_ignored() {
         let ops = parse_request(
             &GROUP_TYPE,
             &json!({"schemas": [PATCH_OP_SCHEMA], "id": "g1", "Operations": [{"op": "remove", "path": "members"}]}),
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(ops.len(), 1);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::error::{ScimError, ScimResult, ScimType};
+use crate::limits::Limits;
 use crate::resource::MemberRef;
 use crate::schema::{
     ResourceTypeDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, GROUP_TYPE, USER_SCHEMA, USER_TYPE,
@@ -17,7 +18,7 @@ fn body(ops: Value) -> Value {
 
 /// Parse and apply; member lists must not be read.
 fn run(rt: &ResourceTypeDef, current: &Value, ops: Value) -> ScimResult<PatchOutcome> {
-    let ops = parse_request(rt, &body(ops))?;
+    let ops = parse_request(rt, &body(ops), &Limits::default())?;
     apply(rt, current, &ops, &mut || {
         panic!("the member list must not be loaded")
     })
@@ -31,7 +32,7 @@ fn run_members(
     stored: Vec<Value>,
 ) -> (ScimResult<PatchOutcome>, usize) {
     let mut loads = 0;
-    let r = parse_request(&GROUP_TYPE, &body(ops)).and_then(|ops| {
+    let r = parse_request(&GROUP_TYPE, &body(ops), &Limits::default()).and_then(|ops| {
         apply(&GROUP_TYPE, current, &ops, &mut || {
             loads += 1;
             Ok(stored.clone())
@@ -550,6 +551,7 @@ fn load_members_errors_propagate() {
     let ops = parse_request(
         &GROUP_TYPE,
         &body(json!([{"op": "remove", "path": "members[type eq \"User\"]"}])),
+        &Limits::default(),
     )
     .unwrap();
     let e = apply(&GROUP_TYPE, &group(), &ops, &mut || {
@@ -1182,7 +1184,7 @@ mod fuzz {
             json!({"value": "u1", "type": "User", "display": "One"}),
             json!({"value": "g1", "type": "Group", "display": "Sub"}),
         ];
-        let Ok(parsed) = parse_request(rt, &body(ops)) else {
+        let Ok(parsed) = parse_request(rt, &body(ops), &Limits::default()) else {
             return Ok(());
         };
         let mut loads = 0;

@@ -1,0 +1,106 @@
+//! The extension's settings (GUCs), registered when the library loads.
+//!
+//! Every size a client controls has a limit here (see `scim_core::limits`
+//! and the README's Limits section). They are `SUSET`: a superuser sets
+//! them in postgresql.conf, per database or per role (`ALTER ROLE … SET`);
+//! an ordinary session cannot raise its own limits.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use scim_core::limits::Limits;
+
+static PLAN_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(128);
+static MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1_048_576);
+static MAX_BULK_OPERATIONS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+static MAX_RESULTS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+static MAX_PATCH_OPERATIONS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+static MAX_OPERATION_VALUES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+static MAX_PASSWORD_HASHES: GucSetting<i32> = GucSetting::<i32>::new(100);
+
+/// Register the GUCs (from `_PG_init`).
+pub fn register() {
+    let int = |name: &'static std::ffi::CStr,
+               short: &'static std::ffi::CStr,
+               setting: &'static GucSetting<i32>,
+               min: i32,
+               max: i32| {
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            c"",
+            setting,
+            min,
+            max,
+            GucContext::Suset,
+            GucFlags::default(),
+        );
+    };
+    int(
+        c"scim.plan_cache_size",
+        c"Prepared statements kept per backend (LRU; evicted plans are freed).",
+        &PLAN_CACHE_SIZE,
+        8,
+        100_000,
+    );
+    int(
+        c"scim.max_payload_bytes",
+        c"Largest SCIM request body in bytes (ServiceProviderConfig bulk.maxPayloadSize).",
+        &MAX_PAYLOAD_BYTES,
+        1_024,
+        i32::MAX,
+    );
+    int(
+        c"scim.max_bulk_operations",
+        c"Operations in one Bulk request (ServiceProviderConfig bulk.maxOperations).",
+        &MAX_BULK_OPERATIONS,
+        1,
+        1_000_000,
+    );
+    int(
+        c"scim.max_results",
+        c"Largest page of a list or search (ServiceProviderConfig filter.maxResults).",
+        &MAX_RESULTS,
+        1,
+        1_000_000,
+    );
+    int(
+        c"scim.max_patch_operations",
+        c"Operations in one PATCH request.",
+        &MAX_PATCH_OPERATIONS,
+        1,
+        1_000_000,
+    );
+    int(
+        c"scim.max_operation_values",
+        c"Values in one PATCH operation, and members in one group body.",
+        &MAX_OPERATION_VALUES,
+        1,
+        10_000_000,
+    );
+    int(
+        c"scim.max_password_hashes",
+        c"Passwords one request may set (each costs an argon2id hash); Bulk counts all operations.",
+        &MAX_PASSWORD_HASHES,
+        0,
+        1_000_000,
+    );
+}
+
+fn size(s: &GucSetting<i32>) -> usize {
+    usize::try_from(s.get()).unwrap_or(0)
+}
+
+pub fn plan_cache_size() -> usize {
+    size(&PLAN_CACHE_SIZE)
+}
+
+/// The request limits in force for this session.
+pub fn limits() -> Limits {
+    Limits {
+        max_payload_bytes: size(&MAX_PAYLOAD_BYTES),
+        max_bulk_operations: size(&MAX_BULK_OPERATIONS),
+        max_results: i64::from(MAX_RESULTS.get()),
+        max_patch_operations: size(&MAX_PATCH_OPERATIONS),
+        max_operation_values: size(&MAX_OPERATION_VALUES),
+        max_password_hashes: size(&MAX_PASSWORD_HASHES),
+    }
+}
