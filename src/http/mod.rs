@@ -109,19 +109,35 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
 
 /// Make `tenant` the current tenant (GUC `scim.tenant`, transaction-local)
 /// while `f` runs, so Row Level Security agrees with the token when the
-/// caller is not a superuser (PostgREST's role); restored afterwards.
+/// caller is not a superuser (PostgREST's role); restored afterwards. The
+/// GUC is set directly (no SPI statement: nothing to plan, and it works on
+/// a hot standby, where pgrx's mutable SPI calls would ask for an xid).
 fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimResult<T> {
-    let set = |v: &str| {
-        Spi::run_with_args("SELECT set_config('scim.tenant', $1, true)", &[v.into()])
-            .map_err(crate::error::spi_err)
-    };
-    let previous = Spi::get_one::<String>("SELECT current_setting('scim.tenant', true)")
-        .map_err(crate::error::spi_err)?
-        .unwrap_or_default();
-    set(&store::uuid_text(&tenant))?;
+    let previous = store::tenant::setting().unwrap_or_default();
+    set_tenant_guc(&store::uuid_text(&tenant))?;
     let out = f();
-    set(&previous)?;
+    set_tenant_guc(&previous)?;
     out
+}
+
+fn set_tenant_guc(value: &str) -> ScimResult<()> {
+    let value = std::ffi::CString::new(value)
+        .map_err(|_| ScimError::new(500, None, "internal error: tenant setting with NUL"))?;
+    // SAFETY: both strings are NUL-terminated and outlive the call, which
+    // copies them; errors are raised (elevel ERROR), not returned.
+    unsafe {
+        pgrx::pg_sys::set_config_option(
+            c"scim.tenant".as_ptr(),
+            value.as_ptr(),
+            pgrx::pg_sys::GucContext::PGC_USERSET,
+            pgrx::pg_sys::GucSource::PGC_S_SESSION,
+            pgrx::pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            pgrx::pg_sys::elog::PgLogLevel::ERROR as i32,
+            false,
+        );
+    }
+    Ok(())
 }
 
 pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {

@@ -20,7 +20,7 @@ thread_local! {
     static RESOLVED: RefCell<HashMap<String, pgrx::Uuid>> = RefCell::new(HashMap::new());
 }
 
-fn setting() -> Option<String> {
+pub fn setting() -> Option<String> {
     // SAFETY: GetConfigOption returns NULL or a pointer to the GUC's
     // current NUL-terminated value, valid until the next GUC change; we
     // copy it at once.
