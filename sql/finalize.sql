@@ -78,6 +78,10 @@ BEGIN
         message := 'the resource was modified concurrently; retry: ' || message;
     ELSIF sqlstate = '57014' THEN
         status := 503; stype := NULL;
+    ELSIF sqlstate = '25006' THEN
+        -- A write on a hot standby: the gateway sends writes to the primary.
+        status := 503; stype := NULL;
+        message := 'this server is a read-only replica; send writes to the primary: ' || message;
     ELSE
         status := 500; stype := NULL;
         message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;

@@ -20,11 +20,7 @@ fn scim_session(token: &str) -> pgrx::Uuid {
 
 fn bind(token: &str) -> ScimResult<pgrx::Uuid> {
     let t = auth::authenticate(Some(&format!("Bearer {token}")))?;
-    Spi::run_with_args(
-        "SELECT pg_catalog.set_config('scim.tenant', $1, true)",
-        &[uuid_text(&t).into()],
-    )
-    .map_err(crate::error::spi_err)?;
+    tenant::set_local(&uuid_text(&t))?;
     tenant::bind(t);
     Ok(t)
 }

@@ -55,6 +55,33 @@ pub struct Config {
     /// derived from request headers; unset, the URLs are relative.
     #[arg(long, env = "SCIM_GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// A hot standby of the database (streaming replication): reads go
+    /// there, writes and a credential's reads right after its own writes
+    /// go to the primary (see `replica.rs`).
+    #[arg(long, env = "SCIM_GATEWAY_REPLICA_URL", hide_env_values = true)]
+    pub replica_url: Option<String>,
+
+    /// Add `X-Scim-Served-By: primary|replica` to responses (debugging).
+    #[arg(long, env = "SCIM_GATEWAY_SERVED_BY_HEADER")]
+    pub served_by_header: bool,
+
+    /// Which requests get an access-log line on stderr: `errors` (status
+    /// 500 and above, and requests slower than --slow-request-ms), `all`,
+    /// or `off`.
+    #[arg(long, env = "SCIM_GATEWAY_ACCESS_LOG", value_enum, default_value_t = AccessLog::Errors)]
+    pub access_log: AccessLog,
+
+    /// A request slower than this is logged with `--access-log errors`.
+    #[arg(long, env = "SCIM_GATEWAY_SLOW_REQUEST_MS", default_value_t = 1000)]
+    pub slow_request_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessLog {
+    Errors,
+    All,
+    Off,
 }
 
 impl Config {
@@ -84,6 +111,7 @@ impl Config {
             url.truncate(trimmed);
         }
         self.pg_config()?;
+        self.replica_pg_config()?;
         Ok(())
     }
 
@@ -99,6 +127,18 @@ impl Config {
             .map_err(|e| format!("invalid database URL: {e}"))?;
         self.apply_session_settings(&mut pg);
         Ok(pg)
+    }
+
+    /// The same for `replica_url`, if given.
+    pub fn replica_pg_config(&self) -> Result<Option<tokio_postgres::Config>, String> {
+        let Some(url) = &self.replica_url else {
+            return Ok(None);
+        };
+        let mut pg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| format!("invalid replica URL: {e}"))?;
+        self.apply_session_settings(&mut pg);
+        Ok(Some(pg))
     }
 
     /// Sets `statement_timeout` and `scim.public_url` (appended to any

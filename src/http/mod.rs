@@ -109,18 +109,14 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
 
 /// Make `tenant` the current tenant (GUC `scim.tenant`, transaction-local)
 /// while `f` runs, so Row Level Security agrees with the token when the
-/// caller is not a superuser (PostgREST's role); restored afterwards.
+/// caller is not a superuser (PostgREST's role); restored afterwards. The
+/// GUC is set directly (no SPI statement: nothing to plan, and it works on
+/// a hot standby, where pgrx's mutable SPI calls would ask for an xid).
 fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimResult<T> {
-    let set = |v: &str| {
-        Spi::run_with_args("SELECT set_config('scim.tenant', $1, true)", &[v.into()])
-            .map_err(crate::error::spi_err)
-    };
-    let previous = Spi::get_one::<String>("SELECT current_setting('scim.tenant', true)")
-        .map_err(crate::error::spi_err)?
-        .unwrap_or_default();
-    set(&store::uuid_text(&tenant))?;
+    let previous = store::tenant::setting().unwrap_or_default();
+    store::tenant::set_local(&store::uuid_text(&tenant))?;
     let out = f();
-    set(&previous)?;
+    store::tenant::set_local(&previous)?;
     out
 }
 

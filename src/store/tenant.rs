@@ -128,8 +128,35 @@ fn lookup(setting: &str) -> ScimResult<pgrx::Uuid> {
     })
 }
 
+/// Set `scim.tenant` transaction-locally, directly (no SPI statement:
+/// nothing to plan, and it works on a hot standby).
+pub fn set_local(value: &str) -> ScimResult<()> {
+    let value = std::ffi::CString::new(value)
+        .map_err(|_| ScimError::new(500, None, "internal error: tenant setting with NUL"))?;
+    // SAFETY: both strings are NUL-terminated and outlive the call, which
+    // copies them; errors are raised (elevel ERROR), not returned.
+    unsafe {
+        pgrx::pg_sys::set_config_option(
+            c"scim.tenant".as_ptr(),
+            value.as_ptr(),
+            pgrx::pg_sys::GucContext::PGC_USERSET,
+            pgrx::pg_sys::GucSource::PGC_S_SESSION,
+            pgrx::pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            pgrx::pg_sys::elog::PgLogLevel::ERROR as i32,
+            false,
+        );
+    }
+    Ok(())
+}
+
+/// The GUC's value, `None` when unset or empty.
+pub fn setting() -> Option<String> {
+    super::guc::string("scim.tenant")
+}
+
 pub fn current() -> ScimResult<pgrx::Uuid> {
-    let setting = super::guc::string("scim.tenant");
+    let setting = setting();
     if let Some(t) = bound() {
         // scim_session set the GUC to this id; anything else is an attempt
         // to switch tenants.

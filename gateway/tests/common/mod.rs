@@ -124,17 +124,21 @@ async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     client
 }
 
+/// The test configuration: the binary's defaults (parsed like a command
+/// line, so new flags need no change here) with a smaller pool and
+/// shorter timeouts.
 pub fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: String::new(),
-        pool_size: 4,
-        pool_timeout_ms: 2000,
-        statement_timeout_ms: 10_000,
-        max_body_bytes: 1_100_000,
-        base_path: "/scim/v2".into(),
-        public_url: None,
-    }
+    use clap::Parser;
+    Config::parse_from([
+        "scim-gateway",
+        "--listen=127.0.0.1:0",
+        "--database-url=host=unused",
+        "--pool-size=4",
+        "--pool-timeout-ms=2000",
+        "--statement-timeout-ms=10000",
+        "--max-body-bytes=1100000",
+        "--base-path=/scim/v2",
+    ])
 }
 
 pub struct Gateway {
