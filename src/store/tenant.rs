@@ -55,14 +55,27 @@ impl Visibility {
     }
 }
 
+/// This backend's local transaction id (read-only transactions have one
+/// too); 0 outside a backend.
+pub fn local_xid() -> u32 {
+    // SAFETY: MyProc is this backend's own PGPROC (checked for NULL), read
+    // on the backend's thread.
+    unsafe {
+        if pg_sys::MyProc.is_null() {
+            return 0;
+        }
+        proc_lxid(&*pg_sys::MyProc)
+    }
+}
+
 #[cfg(not(feature = "pg17"))]
-unsafe fn local_xid() -> u32 {
-    (*pg_sys::MyProc).lxid
+fn proc_lxid(p: &pg_sys::PGPROC) -> u32 {
+    p.lxid
 }
 
 #[cfg(feature = "pg17")]
-unsafe fn local_xid() -> u32 {
-    (*pg_sys::MyProc).vxid.lxid
+fn proc_lxid(p: &pg_sys::PGPROC) -> u32 {
+    p.vxid.lxid
 }
 
 struct Resolved {
@@ -73,37 +86,6 @@ struct Resolved {
 
 thread_local! {
     static RESOLVED: RefCell<Option<Resolved>> = const { RefCell::new(None) };
-    /// The tenant `scim_session(token)` fixed, and the transaction it holds for.
-    static BOUND: RefCell<Option<(pgrx::Uuid, u32)>> = const { RefCell::new(None) };
-}
-
-/// Fix the current tenant for the rest of this transaction (`scim_session`).
-pub fn bind(tenant: pgrx::Uuid) {
-    // SAFETY: see local_xid.
-    let xact = unsafe { local_xid() };
-    BOUND.with(|b| *b.borrow_mut() = Some((tenant, xact)));
-}
-
-/// The tenant fixed for this transaction, if any.
-fn bound() -> Option<pgrx::Uuid> {
-    // SAFETY: see local_xid.
-    let xact = unsafe { local_xid() };
-    BOUND.with(|b| b.borrow().filter(|(_, x)| *x == xact).map(|(t, _)| t))
-}
-
-/// Whether the calling role may only use a token-bound tenant: a member of
-/// `scim_tenant_app` that is not a superuser. The caller is the outer
-/// (session or SET ROLE) user: the API functions run as their owner.
-fn must_bind() -> bool {
-    // SAFETY: catalog lookups through the syscache on the backend's thread.
-    unsafe {
-        let caller = pg_sys::GetOuterUserId();
-        if pg_sys::superuser_arg(caller) {
-            return false;
-        }
-        let role = pg_sys::get_role_oid(c"scim_tenant_app".as_ptr(), true);
-        role != pg_sys::InvalidOid && pg_sys::has_privs_of_role(caller, role)
-    }
 }
 
 /// The tenant a setting names: a uuid (hyphenated form) is an id, anything
@@ -157,24 +139,9 @@ pub fn setting() -> Option<String> {
 
 pub fn current() -> ScimResult<pgrx::Uuid> {
     let setting = setting();
-    if let Some(t) = bound() {
-        // scim_session set the GUC to this id; anything else is an attempt
-        // to switch tenants.
-        return match setting {
-            Some(s) if s != super::uuid_text(&t) => Err(ScimError::new(
-                403,
-                None,
-                "the tenant is fixed by scim_session() for this transaction",
-            )),
-            _ => Ok(t),
-        };
-    }
-    if must_bind() {
-        return Err(ScimError::new(
-            401,
-            None,
-            "this role gets its tenant from a token: call scim.scim_session(token) in this transaction first",
-        ));
+    // A token-bound session (scim_session) decides, or refuses the GUC.
+    if let Some(fixed) = crate::session::fixed_tenant(setting.as_deref()) {
+        return fixed;
     }
     let Some(s) = setting else {
         return Ok(default_tenant());
