@@ -209,6 +209,8 @@ async fn oversize_body_is_413() {
         .request("POST", "/scim/v2/Users", &[], "x".repeat(1001))
         .await;
     r.assert_scim_error(413);
+    // The unread body ends the connection: the client is told not to reuse it.
+    assert_eq!(r.header("connection"), Some("close"));
 
     // Chunked (no Content-Length): caught while reading.
     let r = chunked_post(gw.addr, "/scim/v2/Users", 20, 100).await;
