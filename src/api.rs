@@ -4,7 +4,7 @@
 //! the bearer token instead).
 
 use crate::error::OrRaise;
-use crate::store::jsonb::{JsonArg, JsonbDatum};
+use crate::spi::jsonb::{JsonArg, JsonbDatum};
 use crate::store::{self, groups, tenant, users};
 use pgrx::prelude::*;
 use pgrx::JsonB;

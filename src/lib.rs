@@ -15,6 +15,7 @@ pub mod policy;
 pub mod secrets;
 pub mod session;
 pub mod settings;
+pub mod spi;
 pub mod store;
 
 /// Library load: settings, and Postgres' interrupt check as the

@@ -13,9 +13,9 @@ use crate::api;
 use crate::auth;
 use crate::error::OrRaise;
 use crate::settings;
+use crate::spi::jsonb::JsonArg;
 use crate::store;
 use crate::store::etag::check_if_match;
-use crate::store::jsonb::JsonArg;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use response::Response;
@@ -134,7 +134,7 @@ pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
 /// a request header: `Host`, `X-Forwarded-*` and `X-Scim-Base-Url` come
 /// from the client. Unset: relative URLs.
 fn base_url(_req: &Request) -> Option<String> {
-    let url = crate::store::guc::string("scim.public_url")?;
+    let url = crate::settings::string("scim.public_url")?;
     let url = url.trim().trim_end_matches('/');
     let plausible = (url.starts_with("https://") || url.starts_with("http://"))
         && !url

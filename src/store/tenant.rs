@@ -9,7 +9,7 @@
 //! stale uuid is never returned. Many calls in one statement (e.g.
 //! `policy_allows` over a table) still resolve once.
 
-use super::spi;
+use crate::spi;
 use pgrx::pg_sys;
 use scim_core::{ScimError, ScimResult};
 use std::cell::RefCell;
@@ -134,7 +134,7 @@ pub fn set_local(value: &str) -> ScimResult<()> {
 
 /// The GUC's value, `None` when unset or empty.
 pub fn setting() -> Option<String> {
-    super::guc::string("scim.tenant")
+    crate::settings::string("scim.tenant")
 }
 
 pub fn current() -> ScimResult<pgrx::Uuid> {
