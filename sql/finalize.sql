@@ -20,9 +20,10 @@ $$;
 
 -- Tokens (issue is in Rust: randomness and hashing) ---------------------
 CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz)
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
 LANGUAGE sql STABLE AS $$
-    SELECT t.id, t.label, t.created, t.revoked
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
       FROM scim.tokens t
      WHERE t.tenant_id = scim.current_tenant()
      ORDER BY t.created, t.id
@@ -93,7 +94,10 @@ BEGIN
     IF stype IS NOT NULL THEN
         body := body || jsonb_build_object('scimType', stype);
     END IF;
-    IF status = 401 THEN
+    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
+        -- A token was presented and is not valid (RFC 6750 §3.1).
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
+    ELSIF status = 401 THEN
         hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
     END IF;
     RETURN ROW(status, hdrs, body)::scim.http_response;
@@ -104,19 +108,38 @@ $$;
 -- write, and its error becomes a SCIM error response. `tenant` NULL means
 -- "authenticate by the bearer token"; Bulk passes the tenant it already
 -- authenticated. Owner-only.
+-- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
+-- outside the sub-transaction: it logs writes and failures (so a failed
+-- request is logged although its work rolled back) and returns the
+-- internal headers a gateway asked for (x-scim-internal).
 CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
 RETURNS scim.http_response LANGUAGE plpgsql AS $$
 DECLARE
+    started timestamptz := clock_timestamp();
     r jsonb;
+    res scim.http_response;
+    extra jsonb;
     m text; d text; s text;
 BEGIN
     BEGIN
         r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        RETURN ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+        res := scim._http_error(s, m, d);
     END;
-    RETURN scim._http_error(s, m, d);
+    extra := scim._http_finish(
+        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
+        headers->>'x-request-id', body, res.status,
+        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
+        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
+        res.headers->>'ETag',
+        CASE WHEN res.status = 201 THEN res.body->>'id' END,
+        started);
+    IF extra IS NOT NULL THEN
+        res.headers := coalesce(res.headers, '{}') || extra;
+    END IF;
+    RETURN res;
 END
 $$;
 
@@ -145,7 +168,7 @@ BEGIN
     -- Forward every request header except PostgREST's own Authorization
     -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
     SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
-      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization');
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
     IF req ? 'x-scim-authorization' THEN
         fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
     END IF;
@@ -163,7 +186,7 @@ BEGIN
         fwd,
         CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
     SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
-      FROM jsonb_each(res.headers);
+      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
     PERFORM set_config('response.status', res.status::text, true);
     PERFORM set_config('response.headers', out_hdr::text, true);
     RETURN res.body;
@@ -203,13 +226,20 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
 SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
-                            'policy_allows', 'scim_policy_changes', 'scim_session'], true)
+                            'policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Tenants, tokens, policies, settings.
 SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue', 'scim_token_revoke',
                                        'scim_tokens', 'scim_policy_put', 'scim_policy_bind',
                                        'scim_policy_unbind', 'scim_policy_set_default',
-                                       'scim_policy_delete', 'scim_create_trigram_indexes'], true);
+                                       'scim_policy_delete', 'scim_create_trigram_indexes',
+                                       'scim_token_rotate', 'scim_oauth_client_create', 'scim_oauth_clients',
+                                       'scim_oauth_client_revoke', 'scim_rate_limit_set',
+                                       'scim_provisioning_log_configure', 'scim_tenant_operations',
+                                       'scim_provisioning_log', 'scim_provisioning_log_export',
+                                       'scim_provisioning_log_prune', 'scim_changes_prune',
+                                       'scim_retention_set'], true);
+GRANT SELECT ON scim.provisioning_log_current TO scim_admin;
 -- HTTP: the tenant comes from the bearer token.
 SELECT scim._grant('scim_web', ARRAY['scim_http', 'scim_postgrest'], true);
 DROP FUNCTION scim._grant(text, text[], boolean);

@@ -1,8 +1,11 @@
 //! Bearer tokens: `scim_<token id>_<secret>`, 256-bit random secrets, only
 //! a SHA-256 of the secret stored, compared in constant time, one tenant
-//! per token, revocable at once, any number active (rotation overlap).
+//! per token, revocable at once, any number active (rotation overlap),
+//! optionally expiring (`scim_token_rotate` in sql/credentials.sql sets
+//! the old token's end), last use recorded about once a minute.
 
 use crate::error::OrRaise;
+use crate::request_context::{self, Credential};
 use crate::spi;
 use crate::store::{tenant, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,27 +22,55 @@ fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Issue a token for the current tenant. The secret is returned once and
-/// never stored.
+/// Issue a token for the current tenant, valid for `expires_in` (NULL:
+/// until revoked); `admin` tokens may also read the provisioning log over
+/// HTTP. The secret is returned once and never stored.
 #[pg_extern]
-fn scim_token_issue(label: &str) -> String {
-    issue(label).or_raise()
+fn scim_token_issue(
+    label: &str,
+    expires_in: default!(Option<Interval>, "NULL"),
+    admin: default!(bool, false),
+) -> String {
+    issue(label, expires_in, admin).or_raise()
 }
 
-fn issue(label: &str) -> ScimResult<String> {
+fn issue(label: &str, expires_in: Option<Interval>, admin: bool) -> ScimResult<String> {
     let t = tenant::current()?;
+    let (secret, hash) = new_secret();
+    // No row when the lifetime is not positive.
+    let id = spi::one::<pgrx::Uuid>(
+        "INSERT INTO scim.tokens (tenant_id, label, secret_hash, expires, admin) \
+         SELECT $1, $2, $3, clock_timestamp() + $4::interval, $5 \
+          WHERE $4::interval IS NULL OR $4::interval > interval '0' RETURNING id",
+        &[
+            t.into(),
+            label.into(),
+            hash.into(),
+            expires_in.into(),
+            admin.into(),
+        ],
+    )?
+    .ok_or_else(|| ScimError::invalid_value("expires_in must be positive"))?;
+    Ok(token_text(&id, &secret))
+}
+
+/// 256 random bits, URL-safe, and the SHA-256 that is stored instead.
+pub fn new_secret() -> (String, Vec<u8>) {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = URL_SAFE_NO_PAD.encode(secret);
-    let id = spi::one::<pgrx::Uuid>(
-        "INSERT INTO scim.tokens (tenant_id, label, secret_hash) VALUES ($1, $2, $3) RETURNING id",
-        &[t.into(), label.into(), digest(&secret).into()],
-    )?
-    .ok_or_else(|| ScimError::new(500, None, "token insert returned nothing"))?;
-    Ok(format!(
-        "{PREFIX}{}_{secret}",
-        uuid_text(&id).replace('-', "")
-    ))
+    let hash = digest(&secret);
+    (secret, hash)
+}
+
+/// `scim_<token id without dashes>_<secret>`.
+pub fn token_text(id: &pgrx::Uuid, secret: &str) -> String {
+    format!("{PREFIX}{}_{secret}", uuid_text(id).replace('-', ""))
+}
+
+/// Constant-time comparison of a presented secret with a stored hash.
+pub fn secret_matches(secret: &str, stored: &[u8]) -> bool {
+    bool::from(digest(secret).ct_eq(stored))
 }
 
 fn unauthorized(detail: &str) -> ScimError {
@@ -66,16 +97,50 @@ pub fn authenticate(authorization: Option<&str>) -> ScimResult<pgrx::Uuid> {
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(invalid)?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
-    let row = spi::two::<pgrx::Uuid, Vec<u8>>(
-        "SELECT tenant_id, secret_hash FROM scim._token_secret($1)",
+    let mut row = None;
+    spi::for_each_row(
+        "SELECT tenant_id, secret_hash, label, expired, touch_due, admin, \
+                rate_per_second, rate_burst, log_reads, log_values \
+           FROM scim._credential($1)",
         &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
+        |r| {
+            row = Some((
+                r.get::<pgrx::Uuid>(1),
+                r.get::<Vec<u8>>(2),
+                r.get::<bool>(4).unwrap_or(false),
+                r.get::<bool>(5).unwrap_or(false),
+                Credential {
+                    tenant: r.get::<pgrx::Uuid>(1),
+                    id: Some(pgrx::Uuid::from_bytes(*id.as_bytes())),
+                    label: r.get::<String>(3),
+                    admin: r.get::<bool>(6).unwrap_or(false),
+                    rate: r.get::<f32>(7).zip(r.get::<i32>(8)),
+                    log_reads: r.get::<bool>(9).unwrap_or(false),
+                    log_values: r.get::<bool>(10).unwrap_or(false),
+                },
+            ));
+            Ok(())
+        },
     )?;
-    let Some((Some(tenant), Some(stored))) = row else {
+    let Some((Some(tenant), Some(stored), expired, touch_due, credential)) = row else {
         return Err(invalid());
     };
-    if bool::from(digest(secret).ct_eq(&stored)) {
-        Ok(tenant)
-    } else {
-        Err(invalid())
+    if !secret_matches(secret, &stored) {
+        return Err(invalid());
     }
+    // Known to be this tenant's credential from here on (the log says who).
+    request_context::set_credential(credential);
+    if expired {
+        return Err(unauthorized("the token expired"));
+    }
+    // At most about once a minute per token, and never on a hot standby
+    // (read-only; the gateway sends reads there).
+    // SAFETY: reads shared memory state, no side effects.
+    if touch_due && !unsafe { pg_sys::RecoveryInProgress() } {
+        spi::run(
+            "SELECT scim._credential_touch($1)",
+            &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
+        )?;
+    }
+    Ok(tenant)
 }

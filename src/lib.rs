@@ -11,7 +11,10 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod http;
+pub mod oauth;
 pub mod policy;
+pub mod provisioning_log;
+pub mod request_context;
 pub mod secrets;
 pub mod session;
 pub mod settings;
@@ -37,6 +40,21 @@ pgrx::extension_sql_file!(
     "../sql/policy.sql",
     name = "policy",
     requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
+    "../sql/changes.sql",
+    name = "changes",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
+    "../sql/credentials.sql",
+    name = "credentials",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
+    "../sql/provisioning_log.sql",
+    name = "provisioning_log",
+    requires = ["bootstrap", "changes"]
 );
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -70,6 +70,9 @@ fn http_dispatch(
     headers: Option<JsonArg>,
     body: Option<&str>,
 ) -> JsonB {
+    if tenant.is_none() {
+        crate::request_context::begin();
+    }
     let resp = headers
         .map_or(Ok(Value::Null), JsonArg::value)
         .and_then(|headers| {
@@ -98,7 +101,15 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
             n,
         ));
     }
+    // OAuth 2.0 token endpoint: the client authenticates itself.
+    if req.path == crate::oauth::TOKEN_PATH {
+        return crate::oauth::token(req);
+    }
     let method = Method::parse(req.method)?;
+    if req.path == crate::provisioning_log::LOG_PATH {
+        let tenant = auth::authenticate(req.header("authorization"))?;
+        return as_tenant(tenant, || crate::provisioning_log::http_get(req));
+    }
     let route = parse_route(req.path)?;
     if route.is_discovery() {
         return discovery_route(&route, method);
@@ -121,6 +132,7 @@ fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimRe
 }
 
 pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
+    crate::provisioning_log::note_target(tenant, req);
     let mut resp = as_tenant(tenant, || route_request(tenant, req))?;
     if let Some(base) = base_url(req) {
         resp.absolutize(&base);

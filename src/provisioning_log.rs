@@ -1,0 +1,334 @@
+//! The provisioning log's write side and its HTTP read side.
+//!
+//! `scim._http` calls [`http_finish`] after every request's sub-transaction,
+//! committed or rolled back, so failed requests are logged too. What the
+//! request learnt on its way (credential, tenant, target, version before)
+//! comes from [`request_context`]; what it answered (status, scimType,
+//! detail, ETag) from the wrapper. Writes and failures are always logged,
+//! reads only when the tenant opted in; nothing is written on a hot
+//! standby (read-only). The same call hands the gateway its internal
+//! headers (tenant, rate limit), which it strips.
+
+use crate::error::OrRaise;
+use crate::http::response::Response;
+use crate::http::Request;
+use crate::request_context::{self, Target};
+use crate::spi;
+use crate::store::uuid_text;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use scim_core::http::query::decode_component;
+use scim_core::http::route::{parse_route, Route};
+use scim_core::schema::ResourceKind;
+use scim_core::{ScimError, ScimResult};
+use serde_json::{json, Map, Value};
+
+pub const LOG_PATH: &str = "/ProvisioningLog";
+
+/// Internal response headers the gateway reads and strips (never sent to
+/// clients); only added when the caller asks with [`INTERNAL_REQUEST`].
+pub const INTERNAL_REQUEST: &str = "x-scim-internal";
+const TENANT_HEADER: &str = "X-Scim-Internal-Tenant";
+const RATE_HEADER: &str = "X-Scim-Internal-Rate-Limit";
+
+/// Remember what a resource request addresses, and for PUT/PATCH/DELETE
+/// the version before it (one index probe), for the log.
+pub fn note_target(tenant: pgrx::Uuid, req: &Request) {
+    let Ok(route) = parse_route(req.path) else {
+        return;
+    };
+    let (rt, id) = match route {
+        Route::Collection(rt) => (rt, None),
+        Route::Resource(rt, id) => (rt, Some(id)),
+        _ => return,
+    };
+    let write = matches!(
+        req.method.to_ascii_uppercase().as_str(),
+        "PUT" | "PATCH" | "DELETE"
+    );
+    let version_before = id
+        .as_deref()
+        .filter(|_| write)
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .and_then(|id| {
+            let sql = match rt.kind {
+                ResourceKind::User => {
+                    "SELECT version FROM scim.users WHERE tenant_id = $1 AND id = $2"
+                }
+                ResourceKind::Group => {
+                    "SELECT version FROM scim.groups WHERE tenant_id = $1 AND id = $2"
+                }
+            };
+            let id = pgrx::Uuid::from_bytes(*id.as_bytes());
+            spi::one::<i64>(sql, &[tenant.into(), id.into()])
+                .ok()
+                .flatten()
+        });
+    request_context::set_target(Target {
+        resource_type: Some(rt.name),
+        resource_id: id,
+        version_before,
+    });
+}
+
+/// After one request (`nested`: a Bulk operation): log it when it must be,
+/// and return the internal headers for the gateway (`internal`).
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "_http_finish")]
+fn http_finish(
+    nested: bool,
+    internal: bool,
+    method: &str,
+    path: &str,
+    request_id: Option<&str>,
+    body: Option<&str>,
+    status: i32,
+    scim_type: Option<&str>,
+    detail: Option<&str>,
+    etag: Option<&str>,
+    created_id: Option<&str>,
+    started: TimestampWithTimeZone,
+) -> Option<JsonB> {
+    let credential = request_context::credential();
+    let target = request_context::take_target();
+    let upper = method.to_ascii_uppercase();
+    let read = matches!(upper.as_str(), "GET" | "HEAD") || path.ends_with("/.search");
+    // SAFETY: reads shared memory state, no side effects.
+    let standby = unsafe { pg_sys::RecoveryInProgress() };
+    if (!read || status >= 400 || credential.log_reads) && !standby {
+        let row = LogRow {
+            method: &upper,
+            path,
+            request_id,
+            status,
+            scim_type,
+            detail,
+            started,
+            version_after: if status < 300 {
+                etag.map(version_number)
+            } else {
+                target.version_before
+            },
+            attributes: if read || target.resource_type.is_none() {
+                None
+            } else {
+                body.and_then(|b| written_attributes(&upper, b))
+            },
+            request_body: if credential.log_values && !read {
+                body.and_then(|b| serde_json::from_str::<Value>(b).ok())
+                    .map(without_passwords)
+            } else {
+                None
+            },
+            resource_id: target
+                .resource_id
+                .clone()
+                .or_else(|| created_id.map(str::to_string)),
+            target,
+        };
+        write(&credential, row).or_raise();
+    }
+    if !internal || nested {
+        return None;
+    }
+    let tenant = credential.tenant?;
+    let mut headers = Map::new();
+    headers.insert(TENANT_HEADER.into(), json!(uuid_text(&tenant)));
+    if let Some((rate, burst)) = credential.rate {
+        headers.insert(RATE_HEADER.into(), json!(format!("{rate} {burst}")));
+    }
+    Some(JsonB(Value::Object(headers)))
+}
+
+struct LogRow<'a> {
+    method: &'a str,
+    path: &'a str,
+    request_id: Option<&'a str>,
+    status: i32,
+    scim_type: Option<&'a str>,
+    detail: Option<&'a str>,
+    started: TimestampWithTimeZone,
+    version_after: Option<i64>,
+    attributes: Option<Vec<String>>,
+    request_body: Option<Value>,
+    resource_id: Option<String>,
+    target: Target,
+}
+
+fn write(credential: &request_context::Credential, row: LogRow) -> ScimResult<()> {
+    // Paths and ids are client text: kept, but bounded.
+    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    let id = spi::one::<i64>(
+        "INSERT INTO scim.provisioning_log (tenant_id, credential_id, credential_label, method, path, \
+             resource_type, resource_id, status, scim_type, detail, request_id, duration_ms, \
+             version_before, version_after, attributes, request_body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 extract(epoch FROM clock_timestamp() - $12) * 1000, $13, $14, $15, $16) \
+         RETURNING id",
+        &[
+            credential.tenant.into(),
+            credential.id.into(),
+            credential.label.clone().into(),
+            row.method.into(),
+            clip(row.path, 2048).into(),
+            row.target.resource_type.into(),
+            row.resource_id.map(|s| clip(&s, 256)).into(),
+            row.status.into(),
+            row.scim_type.into(),
+            row.detail.map(|d| clip(d, 2048)).into(),
+            row.request_id.map(|r| clip(r, 200)).into(),
+            row.started.into(),
+            row.target.version_before.into(),
+            row.version_after.into(),
+            row.attributes.into(),
+            row.request_body.map(JsonB).into(),
+        ],
+    )?;
+    if id.is_some_and(|n| n % 4096 == 0) {
+        spi::run("SELECT scim.scim_provisioning_log_prune()", &[])?;
+    }
+    Ok(())
+}
+
+/// `W/"7"` → 7.
+fn version_number(tag: &str) -> i64 {
+    crate::http::response::version_number(tag)
+}
+
+/// The attribute names a write names: the top-level keys of a POST/PUT
+/// body, the paths (or value keys) of PATCH operations; sorted, unique.
+fn written_attributes(method: &str, body: &str) -> Option<Vec<String>> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let mut names: Vec<String> = vec![];
+    let head = |p: &str| {
+        p.split(['[', '.'])
+            .next()
+            .unwrap_or(p)
+            .trim()
+            .to_string()
+    };
+    match method {
+        "PATCH" => {
+            for op in v.get("Operations").and_then(Value::as_array)? {
+                scim_core::interrupt::check();
+                match op.get("path").and_then(Value::as_str) {
+                    // A URN path names its attribute after the last ':'.
+                    Some(p) => names.push(head(p.rsplit(':').next().unwrap_or(p))),
+                    None => {
+                        if let Some(m) = op.get("value").and_then(Value::as_object) {
+                            names.extend(m.keys().map(|k| head(k)));
+                        }
+                    }
+                }
+            }
+        }
+        _ => names.extend(v.as_object()?.keys().map(|k| head(k))),
+    }
+    names.retain(|n| !n.is_empty() && !n.eq_ignore_ascii_case("schemas"));
+    names.sort();
+    names.dedup();
+    Some(names)
+}
+
+/// The body with every `password` value (and any PATCH operation whose
+/// path is `password`) replaced: values are logged, passwords never.
+fn without_passwords(mut v: Value) -> Value {
+    fn scrub(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                let is_password_op = m
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("password"));
+                for (k, child) in m.iter_mut() {
+                    if k.eq_ignore_ascii_case("password") || (is_password_op && k == "value") {
+                        *child = json!("(redacted)");
+                    } else {
+                        scrub(child);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    scrub(&mut v);
+    v
+}
+
+/// `GET /ProvisioningLog?since=&until=&status=&resourceType=&resourceId=&count=&before=`
+/// for an admin credential: the tenant's log, newest first, as a
+/// ListResponse. `status` is `409`, `4xx` or `5xx`.
+pub fn http_get(req: &Request) -> ScimResult<Response> {
+    if !req.method.eq_ignore_ascii_case("GET") {
+        return Err(ScimError::new(405, None, "the provisioning log is read-only"));
+    }
+    if !request_context::credential().admin {
+        return Err(ScimError::new(
+            403,
+            None,
+            "reading the provisioning log needs an admin credential",
+        ));
+    }
+    let mut p = Map::new();
+    for pair in req.query.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = decode_component(v, true);
+        if v.contains('\0') {
+            return Err(ScimError::invalid_value("a query parameter contains NUL"));
+        }
+        p.insert(decode_component(k, true).to_ascii_lowercase(), json!(v));
+    }
+    let text = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    let int = |k: &str| -> ScimResult<Option<i64>> {
+        text(k)
+            .map(|s| {
+                s.parse::<i64>()
+                    .map_err(|_| ScimError::invalid_value(format!("{k} must be an integer")))
+            })
+            .transpose()
+    };
+    let (min_status, max_status) = match text("status").as_deref() {
+        None => (None, None),
+        Some(s) if s.len() == 3 && s.ends_with("xx") => {
+            let class = s
+                .get(..1)
+                .and_then(|c| c.parse::<i32>().ok())
+                .ok_or_else(|| ScimError::invalid_value("status is like 409 or 4xx"))?;
+            (Some(class * 100), Some(class * 100 + 99))
+        }
+        Some(s) => {
+            let n = s
+                .parse::<i32>()
+                .map_err(|_| ScimError::invalid_value("status is like 409 or 4xx"))?;
+            (Some(n), Some(n))
+        }
+    };
+    let count = int("count")?.unwrap_or(100).clamp(1, 1000) as i32;
+    let rows = spi::one_json(
+        "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(to_jsonb(l) - 'tenant_id')), '[]') \
+           FROM scim.scim_provisioning_log($1::timestamptz, $2::timestamptz, $3, $4, $5, $6, $7, $8) l",
+        &[
+            text("since").into(),
+            text("until").into(),
+            min_status.into(),
+            max_status.into(),
+            text("resourcetype").into(),
+            text("resourceid").into(),
+            int("before")?.into(),
+            count.into(),
+        ],
+    )?
+    .unwrap_or_else(|| json!([]));
+    let n = rows.as_array().map_or(0, Vec::len);
+    Ok(Response::json(
+        200,
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": n,
+            "itemsPerPage": n,
+            "startIndex": 1,
+            "Resources": rows,
+        }),
+    ))
+}
