@@ -13,6 +13,8 @@ use tokio_postgres::types::{PgLsn, ToSql};
 use tokio_postgres::CancelToken;
 
 use crate::error::{GatewayError, SCIM_CONTENT_TYPE};
+use crate::metrics::TenantLabel;
+use crate::{ratelimit, request_id};
 use crate::replica::{self, Replica};
 use crate::AppState;
 
@@ -35,7 +37,14 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
     let path = relative_path(&state.base_path, parts.uri.path()).ok_or(GatewayError::NotFound)?;
     // The public base URL is not a request fact: scim_http takes it from
     // the session setting scim.public_url (--public-url), never a header.
-    let headers = headers_to_json(&parts.headers);
+    let mut headers = headers_to_json(&parts.headers);
+    let request_id = request_id::of(&parts.headers);
+    if let Value::Object(map) = &mut headers {
+        map.insert("x-request-id".into(), Value::String(request_id.clone()));
+        // Ask for the tenant and its rate limit (stripped below); a
+        // client's own x-scim-internal is replaced.
+        map.insert(ratelimit::ASK_HEADER.into(), Value::String("1".into()));
+    }
     let call = ScimCall {
         method: parts.method.as_str().to_owned(),
         path: path.to_owned(),
@@ -43,6 +52,31 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
         headers,
         body: read_body(body, &parts.headers, state.max_body_bytes).await?,
     };
+    let credential = state
+        .limiter
+        .credential(parts.headers.get(header::AUTHORIZATION));
+    let known = state.limiter.known(credential);
+    let decision = known.as_ref().and_then(|k| {
+        let limit = k.limit?;
+        let cost = ratelimit::cost(&parts.method, path, call.body.as_deref());
+        Some(state.limiter.check(&k.tenant, limit, cost))
+    });
+    if let (Some(d), Some(k)) = (&decision, &known) {
+        if !d.allowed {
+            state.metrics.rate_limited(&k.tenant);
+            let mut resp = crate::error::scim_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                &format!(
+                    "Too many requests for this tenant (limit {} per second, burst {}); retry after {} s",
+                    d.limit.rate, d.limit.burst, d.retry_after_secs
+                ),
+            );
+            ratelimit::headers(d, resp.headers_mut());
+            finish(&mut resp, &request_id, Some(k.tenant.clone()));
+            return Ok(resp);
+        }
+    }
 
     let (row, node) = match &state.replica {
         Some(replica) if replica::is_read(&parts.method, path) => {
@@ -63,11 +97,26 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
         ),
     };
     let mut resp = response_of(&row)?;
+    let learnt = state.limiter.learn(credential, resp.headers_mut());
+    if let Some(d) = &decision {
+        ratelimit::headers(d, resp.headers_mut());
+    }
+    finish(&mut resp, &request_id, learnt.map(|k| k.tenant));
     if state.served_by_header {
         resp.headers_mut()
             .insert("x-scim-served-by", HeaderValue::from_static(node.name()));
     }
     Ok(resp)
+}
+
+/// The request id goes back to the client; the tenant to the metrics.
+fn finish(resp: &mut Response, request_id: &str, tenant: Option<String>) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(t) = tenant {
+        resp.extensions_mut().insert(TenantLabel(t));
+    }
 }
 
 /// Which server answered (the optional `X-Scim-Served-By` header).

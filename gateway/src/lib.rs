@@ -24,9 +24,14 @@ use tokio_postgres::NoTls;
 mod config;
 mod error;
 mod forward;
+pub mod metrics;
+pub mod ratelimit;
 pub mod replica;
+mod request_id;
 
 pub use config::{AccessLog, Config};
+pub use metrics::{Metrics, TenantLabel};
+pub use ratelimit::RateLimiter;
 pub use error::{scim_error, GatewayError};
 pub use forward::{relative_path, SCIM_HTTP_SQL};
 pub use replica::Replica;
@@ -44,6 +49,9 @@ pub struct AppState {
     pub served_by_header: bool,
     pub access_log: AccessLog,
     pub slow_request: Duration,
+    /// Per-tenant token buckets and what each credential's tenant is.
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -57,6 +65,8 @@ impl AppState {
             served_by_header: config.served_by_header,
             access_log: config.access_log,
             slow_request: Duration::from_millis(config.slow_request_ms),
+            limiter: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -95,8 +105,10 @@ pub fn build_pool(pg: tokio_postgres::Config, config: &Config) -> Pool {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .fallback(forward::forward)
         .layer(middleware::from_fn_with_state(state.clone(), access_log))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
@@ -134,6 +146,40 @@ async fn healthz(State(state): State<AppState>) -> Response {
         }
         Err(other) => other.into_response(),
     }
+}
+
+/// `GET /metrics` (Prometheus text format).
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.pool),
+    )
+        .into_response()
+}
+
+/// Counts every request (but `/metrics` itself) by tenant, method and
+/// status, and its latency.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/metrics" {
+        return next.run(req).await;
+    }
+    let start = Instant::now();
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
+    let resp = next.run(req).await;
+    let tenant = resp
+        .extensions()
+        .get::<TenantLabel>()
+        .map_or("-", |t| t.0.as_str());
+    state
+        .metrics
+        .observe(tenant, &method, resp.status().as_u16(), start.elapsed());
+    resp
 }
 
 /// A stderr line (method, path without query, status, time) for every

@@ -379,6 +379,18 @@ SELECT scim.scim_create_trigram_indexes() AS trigram;
 RESET client_min_messages;
 SELECT scim.scim_tenant_create('sec_h_tenant') IS NOT NULL AS tenant_create;
 SELECT count(*) > 0 AS tokens FROM scim.scim_tokens();
+SELECT scim.scim_token_rotate(:'h_token_id', interval '1 hour') IS NOT NULL AS token_rotate;
+SELECT count(*) >= 0 AS changes FROM scim.scim_changes(0, 100);
+SELECT scim.scim_changes_prune() >= 0 AS changes_prune;
+SELECT count(*) AS oauth_client FROM scim.scim_oauth_client_create('sec_oc');
+SELECT scim.scim_oauth_client_revoke(client_id) IS NOT NULL AS oauth_revoke FROM scim.scim_oauth_clients();
+SELECT scim.scim_rate_limit_set(100, 200) IS NOT NULL AS rate_limit;
+SELECT scim.scim_provisioning_log_configure(false, false) IS NOT NULL AS log_configure;
+SELECT rate_burst AS operations FROM scim.scim_tenant_operations();
+SELECT count(*) > 0 AS log FROM scim.scim_provisioning_log();
+SELECT count(*) > 0 AS log_export FROM scim.scim_provisioning_log_export();
+SELECT scim.scim_retention_set(interval '30 days', interval '7 days') IS NOT NULL AS retention;
+SELECT scim.scim_provisioning_log_prune() >= 0 AS log_prune;
 BEGIN;
 SELECT scim.scim_session(:'h_token') IS NOT NULL AS session;
 ROLLBACK;
@@ -400,7 +412,10 @@ SELECT p.proname AS not_called_above
         'scim_policy_bind', 'scim_policy_set_default', 'effective_policy', 'effective_policy_explain', 'policy_allows',
         'scim_policy_changes', 'scim_policy_unbind', 'scim_policy_delete', 'scim_http', 'scim_postgrest',
         'scim_create_trigram_indexes', 'scim_tenant_create', 'scim_tokens', 'scim_token_revoke', 'scim_token_issue',
-        'scim_delete', 'scim_session']);
+        'scim_delete', 'scim_session', 'scim_token_rotate', 'scim_changes', 'scim_changes_prune',
+        'scim_oauth_client_create', 'scim_oauth_clients', 'scim_oauth_client_revoke', 'scim_rate_limit_set',
+        'scim_provisioning_log_configure', 'scim_tenant_operations', 'scim_provisioning_log',
+        'scim_provisioning_log_export', 'scim_retention_set', 'scim_provisioning_log_prune']);
 
 -- Cleanup ----------------------------------------------------------------------------
 DROP FUNCTION sec_run_filter_sql(text), sec_try(text), sec_privileges(text, oid);
