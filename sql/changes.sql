@@ -140,7 +140,7 @@ CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1
 RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
                version bigint, member_id uuid, at timestamptz)
 LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim.current_tenant();
+DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
 BEGIN
     IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
         RAISE EXCEPTION 'max_rows must be between 1 and 10000'

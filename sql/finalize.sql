@@ -239,7 +239,6 @@ SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue',
                                        'scim_provisioning_log', 'scim_provisioning_log_export',
                                        'scim_provisioning_log_prune', 'scim_changes_prune',
                                        'scim_retention_set'], true);
-GRANT SELECT ON scim.provisioning_log_current TO scim_admin;
 -- HTTP: the tenant comes from the bearer token.
 SELECT scim._grant('scim_web', ARRAY['scim_http', 'scim_postgrest'], true);
 DROP FUNCTION scim._grant(text, text[], boolean);

@@ -8,6 +8,7 @@
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod api;
+pub mod api_tenant;
 pub mod auth;
 pub mod error;
 pub mod http;

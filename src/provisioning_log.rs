@@ -200,13 +200,7 @@ fn version_number(tag: &str) -> i64 {
 fn written_attributes(method: &str, body: &str) -> Option<Vec<String>> {
     let v: Value = serde_json::from_str(body).ok()?;
     let mut names: Vec<String> = vec![];
-    let head = |p: &str| {
-        p.split(['[', '.'])
-            .next()
-            .unwrap_or(p)
-            .trim()
-            .to_string()
-    };
+    let head = |p: &str| p.split(['[', '.']).next().unwrap_or(p).trim().to_string();
     match method {
         "PATCH" => {
             for op in v.get("Operations").and_then(Value::as_array)? {
@@ -261,7 +255,11 @@ fn without_passwords(mut v: Value) -> Value {
 /// ListResponse. `status` is `409`, `4xx` or `5xx`.
 pub fn http_get(req: &Request) -> ScimResult<Response> {
     if !req.method.eq_ignore_ascii_case("GET") {
-        return Err(ScimError::new(405, None, "the provisioning log is read-only"));
+        return Err(ScimError::new(
+            405,
+            None,
+            "the provisioning log is read-only",
+        ));
     }
     if !request_context::credential().admin {
         return Err(ScimError::new(

@@ -14,9 +14,9 @@ use tokio_postgres::CancelToken;
 
 use crate::error::{GatewayError, SCIM_CONTENT_TYPE};
 use crate::metrics::TenantLabel;
-use crate::{ratelimit, request_id};
 use crate::replica::{self, Replica};
 use crate::AppState;
+use crate::{ratelimit, request_id};
 
 /// The only statement the gateway runs for SCIM traffic (prepared once per
 /// connection). `body` is fetched as text so it goes out exactly as

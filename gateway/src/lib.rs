@@ -30,10 +30,10 @@ pub mod replica;
 mod request_id;
 
 pub use config::{AccessLog, Config};
-pub use metrics::{Metrics, TenantLabel};
-pub use ratelimit::RateLimiter;
 pub use error::{scim_error, GatewayError};
 pub use forward::{relative_path, SCIM_HTTP_SQL};
+pub use metrics::{Metrics, TenantLabel};
+pub use ratelimit::RateLimiter;
 pub use replica::Replica;
 
 /// Shared request-handling state.

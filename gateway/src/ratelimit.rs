@@ -201,7 +201,10 @@ mod tests {
         assert_eq!(refused.retry_after_secs, 1);
         assert_eq!(refused.reset_secs, 2);
         // Half a second refills one request at 2/s.
-        assert!(rl.check_at("t", limit, 1, t0 + Duration::from_millis(500)).allowed);
+        assert!(
+            rl.check_at("t", limit, 1, t0 + Duration::from_millis(500))
+                .allowed
+        );
         // Another tenant has its own bucket.
         assert!(rl.check_at("u", limit, 1, t0).allowed);
     }
@@ -217,10 +220,7 @@ mod tests {
         assert!(rl.check_at("t", limit, 50, t0).allowed);
         assert!(!rl.check_at("t", limit, 1, t0).allowed);
         let body = r#"{"schemas":[],"Operations":[{},{},{}]}"#;
-        assert_eq!(
-            cost(&axum::http::Method::POST, "/Bulk", Some(body)),
-            3
-        );
+        assert_eq!(cost(&axum::http::Method::POST, "/Bulk", Some(body)), 3);
         assert_eq!(cost(&axum::http::Method::GET, "/Users", None), 1);
     }
 

@@ -97,6 +97,7 @@ CREATE ROLE sec_tenant_app NOLOGIN IN ROLE scim_tenant_app;
 SET ROLE sec_tenant_app;
 SET scim.tenant = 'sec_a';
 SELECT try($$ SELECT scim.scim_list('User') $$);
+SELECT try($$ SELECT count(*) FROM scim.scim_changes() $$);
 SELECT try($$ SELECT scim.scim_session('scim_00000000000000000000000000000000_nope') $$);
 BEGIN;
 SELECT scim.scim_session(:'b_token') IS NOT NULL AS bound;
