@@ -28,6 +28,7 @@ pub mod store;
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
+    provisioning_log::register();
     scim_core::interrupt::set_hook(check_for_interrupts);
 }
 

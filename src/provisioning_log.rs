@@ -15,6 +15,7 @@ use crate::http::Request;
 use crate::request_context::{self, Target};
 use crate::spi;
 use crate::store::uuid_text;
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::http::query::decode_component;
@@ -24,6 +25,23 @@ use scim_core::{ScimError, ScimResult};
 use serde_json::{json, Map, Value};
 
 pub const LOG_PATH: &str = "/ProvisioningLog";
+
+/// `scim.provisioning_log` (SUSET, default on): off writes no log rows
+/// (the benchmark's baseline; an emergency switch). A session cannot turn
+/// it off for itself unless it is a superuser.
+static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+/// Register the setting (from `_PG_init`).
+pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"scim.provisioning_log",
+        c"Write the provisioning log (writes, failures, opted-in reads).",
+        c"",
+        &ENABLED,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
 
 /// Internal response headers the gateway reads and strips (never sent to
 /// clients); only added when the caller asks with [`INTERNAL_REQUEST`].
@@ -95,7 +113,7 @@ fn http_finish(
     let read = matches!(upper.as_str(), "GET" | "HEAD") || path.ends_with("/.search");
     // SAFETY: reads shared memory state, no side effects.
     let standby = unsafe { pg_sys::RecoveryInProgress() };
-    if (!read || status >= 400 || credential.log_reads) && !standby {
+    if ENABLED.get() && (!read || status >= 400 || credential.log_reads) && !standby {
         let row = LogRow {
             method: &upper,
             path,
