@@ -7,7 +7,7 @@
 
 use crate::auth;
 use crate::error::OrRaise;
-use crate::http::response::Response;
+use scim_core::http::response::Response;
 use crate::http::Request;
 use crate::request_context::{self, Credential};
 use crate::spi;

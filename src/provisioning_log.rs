@@ -10,7 +10,7 @@
 //! headers (tenant, rate limit), which it strips.
 
 use crate::error::OrRaise;
-use crate::http::response::Response;
+use scim_core::http::response::Response;
 use crate::http::Request;
 use crate::request_context::{self, Target};
 use crate::spi;
@@ -123,7 +123,7 @@ fn http_finish(
             detail,
             started,
             version_after: if status < 300 {
-                etag.map(version_number)
+                etag.and_then(scim_core::http::etag::parse)
             } else {
                 target.version_before
             },
@@ -208,10 +208,6 @@ fn write(credential: &request_context::Credential, row: LogRow) -> ScimResult<()
     Ok(())
 }
 
-/// `W/"7"` → 7.
-fn version_number(tag: &str) -> i64 {
-    crate::http::response::version_number(tag)
-}
 
 /// The attribute names a write names: the top-level keys of a POST/PUT
 /// body, the paths (or value keys) of PATCH operations; sorted, unique.

@@ -2,7 +2,6 @@
 //! and every client value as a bound parameter; SQL text is only ever
 //! assembled from our own constants and schema-derived names.
 
-pub mod etag;
 pub mod groups;
 pub mod list;
 pub mod members;

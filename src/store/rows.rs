@@ -1,9 +1,9 @@
 //! What users and groups share: their table, the writer's row lock, and
 //! delete.
 
-use super::etag::check_if_match;
 use super::{members, not_found, parse_id};
 use crate::spi;
+use scim_core::http::etag::check_if_match;
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
 use serde_json::Value;
