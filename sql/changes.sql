@@ -38,7 +38,7 @@ CREATE TABLE scim.changes (
 );
 CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
 CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
-CREATE INDEX changes_at ON scim.changes (at);
+CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
 CREATE SEQUENCE scim.change_numbers AS bigint;
 ALTER TABLE scim.changes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE scim.changes FORCE ROW LEVEL SECURITY;

@@ -13,6 +13,7 @@
 
 pub mod api_tenant;
 pub mod auth;
+pub mod credentials_http;
 pub mod error;
 pub mod http;
 pub mod oauth;

@@ -7,7 +7,6 @@
 
 use crate::auth;
 use crate::error::OrRaise;
-use scim_core::http::response::Response;
 use crate::http::Request;
 use crate::request_context::{self, Credential};
 use crate::spi;
@@ -16,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use pgrx::prelude::*;
 use scim_core::http::query::decode_component;
+use scim_core::http::response::Response;
 use scim_core::{ScimError, ScimResult};
 use serde_json::{json, Map, Value};
 

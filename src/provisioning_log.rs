@@ -10,7 +10,6 @@
 //! headers (tenant, rate limit), which it strips.
 
 use crate::error::OrRaise;
-use scim_core::http::response::Response;
 use crate::http::Request;
 use crate::request_context::{self, Target};
 use crate::spi;
@@ -19,6 +18,7 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::http::query::decode_component;
+use scim_core::http::response::Response;
 use scim_core::http::route::{parse_route, Route};
 use scim_core::schema::ResourceKind;
 use scim_core::{ScimError, ScimResult};
@@ -207,7 +207,6 @@ fn write(credential: &request_context::Credential, row: LogRow) -> ScimResult<()
     }
     Ok(())
 }
-
 
 /// The attribute names a write names: the top-level keys of a POST/PUT
 /// body, the paths (or value keys) of PATCH operations; sorted, unique.

@@ -107,6 +107,10 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
         let tenant = auth::authenticate(req.header("authorization"))?;
         return as_tenant(tenant, || crate::provisioning_log::http_get(req));
     }
+    if crate::credentials_http::handles(req.path) {
+        let tenant = auth::authenticate(req.header("authorization"))?;
+        return as_tenant(tenant, || crate::credentials_http::http(req));
+    }
     let route = parse_route(req.path)?;
     if route.is_discovery() {
         return discovery_route(&route, method);
