@@ -311,3 +311,37 @@ def test_metrics_scraped_and_parsed(sql, base_url):
     assert ("scim_pool_connections", '{state="in_use"}') in samples
     assert ("scim_pool_waiting", "") in samples
     assert token not in r.text and "scim_" not in "".join(k[1] for k in samples)
+
+
+# -- Tokens over HTTP (admin credential) --------------------------------------
+
+def test_tokens_over_http_for_admins(sql, base_url):
+    name, _, client = tenant_with_token(sql, base_url)
+    admin = Scim(base_url, sql("SELECT scim.scim_token_issue('ops-admin', admin => true)", tenant=name)[0][0])
+    assert client.get("/Tokens").status_code == 403
+    assert client.post("/Tokens", {"label": "nope"}).status_code == 403
+    r = admin.post("/Tokens", {"label": "entra", "expiresIn": 3600})
+    assert r.status_code == 201, r.text
+    entra = Scim(base_url, r.json()["token"])
+    assert entra.get("/Users").status_code == 200
+    listed = admin.get("/Tokens").json()["Resources"]
+    mine = [t for t in listed if t["label"] == "entra"]
+    assert len(mine) == 1 and mine[0]["expires"] and not mine[0]["admin"]
+    assert all(set(t) == {"id", "label", "created", "revoked", "expires", "last_used", "admin"} for t in listed)
+    r = admin.post(f"/Tokens/{mine[0]['id']}/rotate", {"overlapSeconds": 0})
+    assert r.status_code == 201
+    rotated = Scim(base_url, r.json()["token"])
+    assert rotated.get("/Users").status_code == 200
+    assert entra.get("/Users").status_code == 401                       # overlap 0: at once
+    new_id = [t for t in admin.get("/Tokens").json()["Resources"] if t["label"] == "entra"][-1]["id"]
+    assert admin.delete(f"/Tokens/{new_id}").status_code == 204
+    assert rotated.get("/Users").status_code == 401
+    # Bad input: clear 4xx, nothing written.
+    before = len(admin.get("/Tokens").json()["Resources"])
+    assert admin.post("/Tokens", {}).status_code == 400
+    assert admin.post("/Tokens", {"label": "x", "expiresIn": -5}).status_code == 400
+    assert admin.post("/Tokens", {"label": "x", "admin": "yes"}).status_code == 400
+    assert admin.delete("/Tokens/not-a-uuid").status_code == 400
+    assert admin.delete("/Tokens/00000000-0000-0000-0000-000000000001").status_code == 404
+    assert admin.put("/Tokens", {"label": "x"}).status_code == 405
+    assert len(admin.get("/Tokens").json()["Resources"]) == before
