@@ -166,3 +166,30 @@ def test_policy_changes_reach_the_standby_after_replay(primary, standby, tenant)
     assert standby.execute(allows, (u,)).fetchone()[0] is False
     primary.execute("RESET scim.tenant")
     standby.execute("RESET scim.tenant")
+
+
+def test_change_feed_and_token_auth_on_the_standby(primary, standby, urls):
+    """scim_changes on a standby reads what the primary has numbered (a
+    gap-free prefix) and writes nothing; a token authenticates there
+    without recording its use (read-only), and nothing is logged there."""
+    try:
+        tenant = f"feed-{uuid.uuid4().hex[:8]}"
+        primary.execute("SELECT scim.scim_tenant_create(%s)", (tenant,))
+        primary.execute("SELECT set_config('scim.tenant', %s, false)", (tenant,))
+        uid = primary.execute("SELECT scim.scim_create_user(%s::jsonb)->>'id'",
+                              (json.dumps({"userName": f"{tenant}-u"}),)).fetchone()[0]
+        token = primary.execute("SELECT scim.scim_token_issue('standby')").fetchone()[0]
+        on_primary = primary.execute("SELECT change_no, resource_id::text, operation FROM scim.scim_changes(0)").fetchall()
+        assert [r[1:] for r in on_primary] == [(uid, "create")]
+        wait_replayed(primary, standby)
+        standby.execute("SELECT set_config('scim.tenant', %s, false)", (tenant,))
+        assert standby.execute("SELECT change_no, resource_id::text, operation FROM scim.scim_changes(0)").fetchall() == on_primary
+        r = standby.execute("SELECT status FROM scim.scim_http('GET', '/Users', NULL, %s::jsonb, NULL)",
+                            (json.dumps({"authorization": f"Bearer {token}"}),)).fetchone()[0]
+        assert r == 200
+        r = standby.execute("SELECT status FROM scim.scim_http('GET', '/Users/nope', NULL, %s::jsonb, NULL)",
+                            (json.dumps({"authorization": f"Bearer {token}"}),)).fetchone()[0]
+        assert r == 404          # a failure on the standby: answered, not logged (read-only)
+    finally:
+        primary.execute("RESET scim.tenant")
+        standby.execute("RESET scim.tenant")
