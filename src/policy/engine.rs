@@ -7,14 +7,13 @@
 //! case-insensitively, else a unique externalId) with `active`, their direct
 //! groups and the version of the tenant's policy graph.
 //!
-//! * `policy_allows` then takes the tenant's graph from memory
-//!   ([`super::graph`], read again only when its version changed) and walks
-//!   it from the direct groups.
-//! * `effective_policy` / `_explain` (which also need group names) walk the
-//!   groups in SQL (recursive CTE with UNION: nested groups, cycles
-//!   harmless) for the bindings reached, and take the documents (and the
-//!   default policy, if no binding is reached) from the same graph. The SQL
-//!   walk is what the hot path's Rust walk is tested against (`pg_tests.rs`).
+//! All three then take the tenant's graph from memory ([`super::graph`],
+//! read again only when its version changed) and walk it from the direct
+//! groups: the nested-group walk is stated once, in the graph.
+//! `effective_policy` / `_explain` also read the display names of the
+//! groups reached (one statement: names are not part of the graph, a
+//! rename does not change anyone's policy). `pg_tests.rs` checks the walk
+//! against an independent recursive CTE over the tables.
 //!
 //! Why small statements rather than one CTE doing everything: the executor
 //! start-up of a statement with many CTEs and init-plans costs more than the
@@ -69,29 +68,15 @@ const USER_BY_EXTERNAL_ID: &str = user_row!(
        HAVING count(*) = 1) u ON true"
 );
 
-/// effective_policy / explain: every (policy, group display name) binding
-/// the user reaches, transitively, and the display names of all the user's
-/// groups. Nested groups are walked with a recursive CTE; UNION makes
-/// cycles harmless.
-const USER_BINDINGS: &str = "
-WITH RECURSIVE g(id) AS (
-    SELECT m.group_id FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = $2
-  UNION
-    SELECT m.group_id FROM g, scim.members m WHERE m.tenant_id = $1 AND m.member_id = g.id),
-gn AS (
-    SELECT gr.id, gr.display_name FROM g JOIN scim.groups gr ON gr.tenant_id = $1 AND gr.id = g.id),
-bp AS (
-    SELECT gn.display_name AS grp, b.policy AS name
-      FROM gn JOIN scim.policy_bindings b ON b.tenant_id = $1 AND b.group_id = gn.id)
-SELECT (SELECT array_agg(bp.name ORDER BY bp.grp, bp.name) FROM bp),
-       (SELECT array_agg(bp.grp ORDER BY bp.grp, bp.name) FROM bp),
-       (SELECT array_agg(gn.display_name) FROM gn)";
+/// effective_policy / explain: the display names of the groups reached.
+const GROUP_NAMES: &str = "
+SELECT g.id, g.display_name FROM scim.groups g WHERE g.tenant_id = $1 AND g.id = ANY($2)";
 
 struct Plans {
     user_by_id: Plan,
     user_by_name: Plan,
     user_by_external_id: Plan,
-    user_bindings: Plan,
+    group_names: Plan,
 }
 
 thread_local! {
@@ -108,7 +93,7 @@ fn plans() -> ScimResult<Rc<Plans>> {
         user_by_id: Plan::prepare(USER_BY_ID, &[uuid, uuid])?,
         user_by_name: Plan::prepare(USER_BY_NAME, &[text, uuid])?,
         user_by_external_id: Plan::prepare(USER_BY_EXTERNAL_ID, &[text, uuid])?,
-        user_bindings: Plan::prepare(USER_BINDINGS, &[uuid, uuid])?,
+        group_names: Plan::prepare(GROUP_NAMES, &[uuid, oid(BuiltinOid::UUIDARRAYOID)])?,
     });
     PLANS.with(|cell| *cell.borrow_mut() = Some(p.clone()));
     Ok(p)
@@ -216,8 +201,8 @@ impl Resolved {
     }
 }
 
-/// The bindings the user reaches walked in SQL (with group names), the
-/// documents from the tenant's graph read in the same snapshot.
+/// The user, the groups and bindings they reach (walked in the tenant's
+/// graph, named with one statement), and the graph for the documents.
 fn resolve(user_ref: &str) -> ScimResult<Resolved> {
     crate::spi::connected(|| {
         let plans = plans()?;
@@ -229,20 +214,35 @@ fn resolve(user_ref: &str) -> ScimResult<Resolved> {
             groups: Vec::new(),
             graph: None,
         };
-        let Some(user) = u.user else { return Ok(r) };
-        plans
-            .user_bindings
-            .run(&[to_datum(u.tenant), to_datum(user)])?;
-        let names: Vec<String> = get(0, 1).unwrap_or_default();
-        let groups_of: Vec<String> = get(0, 2).unwrap_or_default();
-        r.groups = get(0, 3).unwrap_or_default();
-        r.groups.sort_unstable();
-        if names.len() != groups_of.len() {
-            return Err(internal("policy resolution returned mismatched arrays"));
+        if u.user.is_none() {
+            return Ok(r);
         }
-        r.bindings = names.into_iter().zip(groups_of).collect();
+        let graph = graph::current(u.tenant, u.graph_version)?;
+        let reached: Vec<pgrx::Uuid> = graph
+            .ancestors(&u.direct_groups)
+            .into_iter()
+            .map(pgrx::Uuid::from_bytes)
+            .collect();
+        let n = plans
+            .group_names
+            .run(&[to_datum(u.tenant), to_datum(reached)])?;
+        let mut names: Vec<(GroupId, String)> = Vec::with_capacity(n);
+        for i in 0..n {
+            if let (Some(id), Some(name)) = (get::<pgrx::Uuid>(i, 1), get::<String>(i, 2)) {
+                names.push((*id.as_bytes(), name));
+            }
+        }
+        for (id, name) in &names {
+            for policy in graph.bound_to(id) {
+                r.bindings.push((policy.to_string(), name.clone()));
+            }
+        }
+        r.bindings
+            .sort_unstable_by(|(p1, g1), (p2, g2)| (g1, p1).cmp(&(g2, p2)));
+        r.groups = names.into_iter().map(|(_, name)| name).collect();
+        r.groups.sort_unstable();
         if r.active {
-            r.graph = Some(graph::current(u.tenant, u.graph_version)?);
+            r.graph = Some(graph);
         }
         Ok(r)
     })

@@ -66,24 +66,43 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The policies bound to `direct` groups or to any group above them
-    /// (cycles are harmless), each once.
-    pub fn reached(&self, direct: &[GroupId]) -> Vec<(&str, &PolicyDoc)> {
+    /// The user's groups: `direct` and every group above them, each once
+    /// (the one nested-group walk: cycles are harmless).
+    pub fn ancestors(&self, direct: &[GroupId]) -> HashSet<GroupId> {
         let mut seen: HashSet<GroupId> = HashSet::new();
         let mut stack: Vec<GroupId> = direct.to_vec();
-        let mut found: Vec<usize> = Vec::new();
         while let Some(g) = stack.pop() {
             pgrx::check_for_interrupts!();
             if !seen.insert(g) {
                 continue;
             }
-            if let Some(ps) = self.bound.get(&g) {
-                found.extend(ps);
-            }
             if let Some(up) = self.parents.get(&g) {
                 stack.extend(up.iter().filter(|p| !seen.contains(*p)));
             }
         }
+        seen
+    }
+
+    /// The names of the policies bound to `group`.
+    pub fn bound_to(&self, group: &GroupId) -> impl Iterator<Item = &str> {
+        self.bound
+            .get(group)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.policies.get(i))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The policies bound to `direct` groups or to any group above them,
+    /// each once.
+    pub fn reached(&self, direct: &[GroupId]) -> Vec<(&str, &PolicyDoc)> {
+        let mut found: Vec<usize> = self
+            .ancestors(direct)
+            .iter()
+            .filter_map(|g| self.bound.get(g))
+            .flatten()
+            .copied()
+            .collect();
         found.sort_unstable();
         found.dedup();
         found

@@ -136,10 +136,16 @@ RESET scim.public_url;
 SELECT status, body->>'detail' AS detail FROM scim.scim_http('PUT', '/Users', '', :'auth', '{}');
 SELECT body->'pagination' ? 'cursorTimeout' AS has_cursor_timeout FROM scim.scim_http('GET', '/ServiceProviderConfig');
 
--- Root /.search with attributes of only one type.
-SELECT status, (SELECT bool_and(NOT r ? 'members') FROM jsonb_array_elements(body->'Resources') r) AS no_members
+-- Root /.search with attributes of only one type, on a page that holds
+-- the last user and the first groups.
+SELECT status,
+       (SELECT count(*) FROM jsonb_array_elements(body->'Resources') r
+         WHERE r->'schemas' ? 'urn:ietf:params:scim:schemas:core:2.0:Group') > 0 AS has_groups,
+       (SELECT bool_and(NOT r ? 'members') FROM jsonb_array_elements(body->'Resources') r) AS no_members
   FROM scim.scim_http('POST', '/.search', '', :'auth',
-       '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "excludedAttributes": ["members"], "count": 5}');
+       jsonb_build_object('schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:SearchRequest'),
+                          'excludedAttributes', jsonb_build_array('members'), 'count', 5,
+                          'startIndex', (SELECT count(*) FROM scim.users WHERE tenant_id = scim.current_tenant()))::text);
 
 -- Over-long indexed values are a clean 400, not an index error.
 SELECT status, body->>'detail' AS detail
