@@ -20,6 +20,7 @@ use pgrx::JsonB;
 use scim_core::http::query::decode_component;
 use scim_core::http::response::Response;
 use scim_core::http::route::{parse_route, Route};
+use scim_core::provisioning;
 use scim_core::schema::ResourceKind;
 use scim_core::{ScimError, ScimResult};
 use serde_json::{json, Map, Value};
@@ -130,11 +131,12 @@ fn http_finish(
             attributes: if read || target.resource_type.is_none() {
                 None
             } else {
-                body.and_then(|b| written_attributes(&upper, b))
+                body.and_then(|b| serde_json::from_str::<Value>(b).ok())
+                    .and_then(|v| provisioning::written_attributes(&upper, &v))
             },
             request_body: if credential.log_values && !read {
                 body.and_then(|b| serde_json::from_str::<Value>(b).ok())
-                    .map(without_passwords)
+                    .map(provisioning::redact_passwords)
             } else {
                 None
             },
@@ -206,61 +208,6 @@ fn write(credential: &request_context::Credential, row: LogRow) -> ScimResult<()
         spi::run("SELECT scim.scim_provisioning_log_prune()", &[])?;
     }
     Ok(())
-}
-
-/// The attribute names a write names: the top-level keys of a POST/PUT
-/// body, the paths (or value keys) of PATCH operations; sorted, unique.
-fn written_attributes(method: &str, body: &str) -> Option<Vec<String>> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    let mut names: Vec<String> = vec![];
-    let head = |p: &str| p.split(['[', '.']).next().unwrap_or(p).trim().to_string();
-    match method {
-        "PATCH" => {
-            for op in v.get("Operations").and_then(Value::as_array)? {
-                scim_core::interrupt::check();
-                match op.get("path").and_then(Value::as_str) {
-                    // A URN path names its attribute after the last ':'.
-                    Some(p) => names.push(head(p.rsplit(':').next().unwrap_or(p))),
-                    None => {
-                        if let Some(m) = op.get("value").and_then(Value::as_object) {
-                            names.extend(m.keys().map(|k| head(k)));
-                        }
-                    }
-                }
-            }
-        }
-        _ => names.extend(v.as_object()?.keys().map(|k| head(k))),
-    }
-    names.retain(|n| !n.is_empty() && !n.eq_ignore_ascii_case("schemas"));
-    names.sort();
-    names.dedup();
-    Some(names)
-}
-
-/// The body with every `password` value (and any PATCH operation whose
-/// path is `password`) replaced: values are logged, passwords never.
-fn without_passwords(mut v: Value) -> Value {
-    fn scrub(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                let is_password_op = m
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("password"));
-                for (k, child) in m.iter_mut() {
-                    if k.eq_ignore_ascii_case("password") || (is_password_op && k == "value") {
-                        *child = json!("(redacted)");
-                    } else {
-                        scrub(child);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(scrub),
-            _ => {}
-        }
-    }
-    scrub(&mut v);
-    v
 }
 
 /// `GET /ProvisioningLog?since=&until=&status=&resourceType=&resourceId=&count=&before=`

@@ -11,6 +11,7 @@ pub mod interrupt;
 pub mod limits;
 pub mod patch;
 pub mod policy;
+pub mod provisioning;
 pub mod resource;
 pub mod schema;
 
