@@ -292,8 +292,10 @@ LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 def test_metrics_scraped_and_parsed(sql, base_url):
     name, token, client = tenant_with_token(sql, base_url)
     tenant_id = sql("SELECT id::text FROM scim.tenants WHERE name = %s", (name,))[0][0]
-    assert client.get("/Users").status_code == 200
+    sql("SELECT scim.scim_rate_limit_set(0.01, 1)", tenant=name)
+    assert client.get("/Users").status_code == 200          # learns the limit
     assert client.get("/Users/00000000-0000-0000-0000-000000000001").status_code == 404
+    assert client.get("/Users").status_code == 429
     root = base_url.split("/scim/")[0]
     r = requests.get(root + "/metrics")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
@@ -308,6 +310,8 @@ def test_metrics_scraped_and_parsed(sql, base_url):
     assert samples[("scim_http_requests_total", f'{{tenant="{tenant_id}",method="GET",status="404"}}')] >= 1
     buckets = [v for (n, _), v in samples.items() if n == "scim_http_request_duration_seconds_bucket"]
     assert buckets == sorted(buckets) and buckets[-1] == samples[("scim_http_request_duration_seconds_count", "")]
+    assert samples[("scim_http_requests_total", f'{{tenant="{tenant_id}",method="GET",status="429"}}')] == 1
+    assert samples[("scim_http_rate_limited_total", f'{{tenant="{tenant_id}"}}')] == 1
     assert ("scim_pool_connections", '{state="in_use"}') in samples
     assert ("scim_pool_waiting", "") in samples
     assert token not in r.text and "scim_" not in "".join(k[1] for k in samples)
