@@ -165,7 +165,12 @@ pub fn headers(d: &Decision, out: &mut HeaderMap) {
 
 /// What a request costs: a Bulk request its number of operations.
 pub fn cost(method: &axum::http::Method, path: &str, body: Option<&str>) -> u64 {
-    if method != axum::http::Method::POST || !path.trim_end_matches('/').ends_with("/Bulk") {
+    let bulk = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.eq_ignore_ascii_case("Bulk"));
+    if method != axum::http::Method::POST || !bulk {
         return 1;
     }
     body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
@@ -221,6 +226,7 @@ mod tests {
         assert!(!rl.check_at("t", limit, 1, t0).allowed);
         let body = r#"{"schemas":[],"Operations":[{},{},{}]}"#;
         assert_eq!(cost(&axum::http::Method::POST, "/Bulk", Some(body)), 3);
+        assert_eq!(cost(&axum::http::Method::POST, "/bulk/", Some(body)), 3);
         assert_eq!(cost(&axum::http::Method::GET, "/Users", None), 1);
     }
 
