@@ -17,18 +17,21 @@ RETURNS TABLE (tenant_id uuid, tenant text, resource_type text, attribute text,
                fold_key text, ids uuid[], names text[])
 LANGUAGE sql STABLE AS $$
     SELECT d.* FROM (
-        SELECT u.tenant_id, t.name, 'User'::text, 'userName'::text, scim.fold(u.user_name),
-               array_agg(u.id ORDER BY u.id), array_agg(u.user_name ORDER BY u.id)
+        SELECT u.tenant_id, t.name AS tenant, 'User'::text AS resource_type, 'userName'::text AS attribute,
+               scim.fold(u.user_name) AS fold_key,
+               array_agg(u.id ORDER BY u.user_name COLLATE "C", u.id) AS ids,
+               array_agg(u.user_name ORDER BY u.user_name COLLATE "C", u.id) AS names
           FROM scim.users u JOIN scim.tenants t ON t.id = u.tenant_id
          GROUP BY u.tenant_id, t.name, scim.fold(u.user_name)
         HAVING count(*) > 1
         UNION ALL
         SELECT g.tenant_id, t.name, 'Group', 'displayName', scim.fold(g.display_name),
-               array_agg(g.id ORDER BY g.id), array_agg(g.display_name ORDER BY g.id)
+               array_agg(g.id ORDER BY g.display_name COLLATE "C", g.id),
+               array_agg(g.display_name ORDER BY g.display_name COLLATE "C", g.id)
           FROM scim.groups g JOIN scim.tenants t ON t.id = g.tenant_id
          GROUP BY g.tenant_id, t.name, scim.fold(g.display_name)
         HAVING count(*) > 1) d
-     ORDER BY 2, 3, 5
+     ORDER BY d.tenant COLLATE "C", d.resource_type, d.fold_key COLLATE "C"
 $$;
 
 -- Recompute everything stored or indexed by scim.fold(). Fails first, with
