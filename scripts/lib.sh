@@ -169,6 +169,38 @@ CONF
     fi
 }
 
+# cluster_secure DATADIR PORT PWFILE: make a cluster fit for real data
+# (scripts/serve): durable (fsync and synchronous_commit on, set with ALTER
+# SYSTEM so they override the fast settings of cluster_start), and
+# password-protected (scram-sha-256 for every connection, TCP and socket;
+# the superuser's password is the one in PWFILE, made on first use).
+# Idempotent: a cluster already secured is left alone.
+cluster_secure() {
+    local data="$1" port="$2" pwfile="$3" marker="# scim_pg: password authentication"
+    if [ ! -s "$pwfile" ]; then
+        (umask 077 && head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 >"$pwfile") || return 1
+    fi
+    export PGPASSFILE="${pwfile}.pgpass"
+    (umask 077 && printf '127.0.0.1:%s:*:postgres:%s\n' "$port" "$(cat "$pwfile")" >"$PGPASSFILE") || return 1
+    grep -qF "$marker" "$data/pg_hba.conf" 2>/dev/null && return 0
+    log "securing $data: durable settings, password authentication"
+    # The password is [A-Za-z0-9]{32}: safe as a literal.
+    pq "$data" "$port" postgres -c "ALTER ROLE postgres PASSWORD '$(cat "$pwfile")'" \
+        -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+        -c "ALTER SYSTEM SET full_page_writes = on" >/dev/null || return 1
+    # Data written while fsync was off goes to disk now.
+    runuser -u postgres -- "$PGBIN/initdb" --sync-only -D "$data" >/dev/null || return 1
+    cat >"$data/pg_hba.conf" <<HBA
+$marker (scripts/serve; password in .local/pg-password)
+local   all          all                   scram-sha-256
+host    all          all   127.0.0.1/32    scram-sha-256
+host    all          all   ::1/128         scram-sha-256
+host    replication  all   127.0.0.1/32    scram-sha-256
+HBA
+    chown postgres "$data/pg_hba.conf"
+    pq "$data" "$port" postgres -tAc "SELECT pg_reload_conf()" >/dev/null
+}
+
 cluster_stop() {
     local data="$1"
     if [ -f "$data/PG_VERSION" ]; then

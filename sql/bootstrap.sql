@@ -14,6 +14,27 @@
 CREATE SCHEMA scim;
 SET LOCAL search_path TO scim, pg_catalog;
 
+-- The extension's roles (README "Security model"). Roles are cluster-wide,
+-- so they are created only when missing (a second database with the
+-- extension, or a re-create, reuses them) and DROP EXTENSION leaves them;
+-- every privilege is granted at the end of sql/finalize.sql.
+--   scim_admin: tenants, tokens, policies, settings (+ everything scim_app may);
+--   scim_app:   resource and policy-query functions of the tenant it names
+--               in GUC scim.tenant; no table privileges at all;
+--   scim_tenant_app: the same functions, but the tenant only from a token
+--               (scim_session(token) per transaction; the GUC is refused);
+--   scim_web:   scim_http / scim_postgrest only (the tenant comes from the token).
+DO $$
+DECLARE r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['scim_admin', 'scim_app', 'scim_tenant_app', 'scim_web'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE TABLE scim.tenants (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name           text NOT NULL UNIQUE CHECK (name <> ''),
@@ -27,6 +48,26 @@ CREATE TABLE scim.tenants (
 );
 -- The default tenant: single-tenant use needs no configuration at all.
 INSERT INTO scim.tenants (id, name) VALUES ('00000000-0000-0000-0000-000000000000', 'default');
+
+-- pg_dump saves every tenant row, the default one included (its
+-- default_policy is configuration). On restore CREATE EXTENSION has already
+-- made the default row, so the dumped one updates it instead of failing.
+CREATE FUNCTION scim._tenants_merge_default() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = '00000000-0000-0000-0000-000000000000' THEN
+        UPDATE scim.tenants t
+           SET name = NEW.name, default_policy = NEW.default_policy, created = NEW.created
+         WHERE t.id = NEW.id;
+        IF FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER tenants_merge_default BEFORE INSERT ON scim.tenants
+    FOR EACH ROW EXECUTE FUNCTION scim._tenants_merge_default();
 
 -- The current tenant: GUC scim.tenant holds a tenant id or name; unset or
 -- empty means the default tenant. An unknown tenant is an error, never a
@@ -103,13 +144,25 @@ CREATE INDEX groups_created ON scim.groups (tenant_id, created);
 CREATE INDEX groups_last_modified ON scim.groups (tenant_id, last_modified);
 
 -- Membership: one row per (group, member). Members are users or groups.
+-- member_id is split by kind into two generated columns so that each kind
+-- has a composite foreign key to its table in the SAME tenant: a row can
+-- never name another tenant's user or group (MATCH SIMPLE skips the NULL
+-- one). The member keys are DEFERRABLE INITIALLY DEFERRED because a
+-- deleted user or group leaves its groups in an AFTER DELETE statement
+-- trigger (below), which runs after an immediate check would.
 CREATE TABLE scim.members (
-    tenant_id   uuid NOT NULL,
-    group_id    uuid NOT NULL,
-    member_id   uuid NOT NULL,
-    member_type text NOT NULL CHECK (member_type IN ('User', 'Group')),
+    tenant_id    uuid NOT NULL,
+    group_id     uuid NOT NULL,
+    member_id    uuid NOT NULL,
+    member_type  text NOT NULL CHECK (member_type IN ('User', 'Group')),
+    member_user  uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'User' THEN member_id END) STORED,
+    member_group uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'Group' THEN member_id END) STORED,
     PRIMARY KEY (tenant_id, group_id, member_id),
-    FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE
+    FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE,
+    CONSTRAINT members_user_same_tenant FOREIGN KEY (tenant_id, member_user)
+        REFERENCES scim.users (tenant_id, id) DEFERRABLE INITIALLY DEFERRED,
+    CONSTRAINT members_group_same_tenant FOREIGN KEY (tenant_id, member_group)
+        REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX members_member ON scim.members (tenant_id, member_id);
 -- Group-in-group edges only (the policy graph loads them per tenant).
@@ -212,7 +265,8 @@ $$;
 -- GUC, and a policy on it would recurse.
 
 -- pg_dump keeps the data of extension-owned tables.
-SELECT pg_catalog.pg_extension_config_dump('scim.tenants', 'WHERE id <> ''00000000-0000-0000-0000-000000000000''');
+-- All tenant rows, the default one too (scim._tenants_merge_default).
+SELECT pg_catalog.pg_extension_config_dump('scim.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.users', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.members', '');
@@ -220,11 +274,23 @@ SELECT pg_catalog.pg_extension_config_dump('scim.tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.policies', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.policy_bindings', '');
 
+-- Settings an administrator chose (name → jsonb), kept by pg_dump. Rows
+-- exist only once set explicitly, so a restore never meets a row the
+-- extension script made itself.
+CREATE TABLE scim.settings (
+    name  text PRIMARY KEY,
+    value jsonb NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('scim.settings', '');
+
 -- co/sw/ew on userName, displayName and emails are index-assisted with
 -- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
 -- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
 -- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
-CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
+-- Indexes on extension tables are not dumped by pg_dump: an explicit
+-- scim_create_trigram_indexes() is recorded in scim.settings, and restoring
+-- that row creates them again (trigger below).
+CREATE FUNCTION scim._create_trigram_indexes() RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE ops text;
 BEGIN
@@ -240,31 +306,65 @@ BEGIN
     RETURN true;
 END
 $$;
-SELECT scim.scim_create_trigram_indexes();
+SELECT scim._create_trigram_indexes();
+
+-- Records the choice; the settings trigger below makes the indexes.
+CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        RETURN false;
+    END IF;
+    INSERT INTO scim.settings (name, value) VALUES ('trigram_indexes', 'true')
+    ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    RETURN true;
+END
+$$;
+
+CREATE FUNCTION scim._settings_apply() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name = 'trigram_indexes' AND NEW.value = 'true' THEN
+        PERFORM scim._create_trigram_indexes();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER settings_apply AFTER INSERT OR UPDATE ON scim.settings
+    FOR EACH ROW EXECUTE FUNCTION scim._settings_apply();
 
 -- JSON representation helpers. The row → JSON expressions live in
 -- src/store/render.rs and are spliced into each statement (one kept plan);
 -- these small SQL functions are inlined or called once per group read.
+-- They are the two functions WITHOUT a pinned search_path (a SET clause
+-- stops the planner from inlining a SQL function): instead every function,
+-- operator and type in them is schema-qualified, so no object in the
+-- caller's search_path can stand in for one (tests/pg_regress 09_security).
 -- STABLE (to_char is), so the planner can inline it.
 CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
 $$;
 
 CREATE FUNCTION scim._group_members(tenant uuid, group_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_agg(jsonb_build_object(
-               'value', m.member_id::text,
-               'type', m.member_type,
-               'display', coalesce(u.display_name, u.user_name, g.display_name),
-               '$ref', CASE m.member_type WHEN 'User' THEN '/Users/' ELSE '/Groups/' END || m.member_id::text)
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'value'::pg_catalog.text, m.member_id::pg_catalog.text,
+               'type'::pg_catalog.text, m.member_type,
+               'display'::pg_catalog.text, coalesce(u.display_name, u.user_name, g.display_name),
+               '$ref'::pg_catalog.text,
+               CASE WHEN m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
+                    THEN '/Users/'::pg_catalog.text ELSE '/Groups/'::pg_catalog.text END
+                   OPERATOR(pg_catalog.||) m.member_id::pg_catalog.text)
            ORDER BY m.member_id)
       FROM scim.members m
-      LEFT JOIN scim.users u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id
-      LEFT JOIN scim.groups g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id
-     WHERE m.tenant_id = tenant AND m.group_id = _group_members.group_id
+      LEFT JOIN scim.users u ON m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
+                            AND u.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND u.id OPERATOR(pg_catalog.=) m.member_id
+      LEFT JOIN scim.groups g ON m.member_type OPERATOR(pg_catalog.=) 'Group'::pg_catalog.text
+                             AND g.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND g.id OPERATOR(pg_catalog.=) m.member_id
+     WHERE m.tenant_id OPERATOR(pg_catalog.=) _group_members.tenant
+       AND m.group_id OPERATOR(pg_catalog.=) _group_members.group_id
 $$;
-
 
 -- Token lookup must work before the tenant is known (the token decides
 -- it), so it bypasses RLS: SECURITY DEFINER, owned by the extension owner,

@@ -119,14 +119,19 @@ $$;
 
 -- Change notifications ---------------------------------------------------
 --
--- NOTIFY scim_policy_changed, payload {"tenant":"<uuid>","users":[ids…]}
--- (sorted) or {"tenant":"<uuid>","all":true} when more than
--- scim.policy_notify_max_users users (default 100; 100 ids ≈ 4 kB, well
--- under the 8000-byte payload limit) are affected. Delivered on commit;
--- identical payloads in one transaction are folded by Postgres.
+-- Every change that can alter someone's effective policy is recorded in
+-- scim.policy_changes (tenant, affected users or "all") and announced by
+-- NOTIFY scim_policy_changed whose payload is ONLY the change number
+-- (scim.policy_changes.seq). Any role may LISTEN on any channel, so the
+-- payload carries no tenant or user id; a listener entitled to a tenant
+-- reads the details with scim.scim_policy_changes(since) under that tenant
+-- (README "Security model"). Delivered on commit; a rolled-back change
+-- leaves neither a row nor a notification. "all" is recorded when more than
+-- scim.policy_notify_max_users users (default 100) are affected. Rows
+-- older than a day are pruned as new ones are written.
 --
 -- Statement-level AFTER triggers with transition tables: a statement
--- changing 1,000 memberships sends one notification per tenant.
+-- changing 1,000 memberships records one change per tenant.
 --
 --   * members insert/delete: users below the member (transitively), only if
 --     the group or one of its ancestors has a binding: an edge under groups
@@ -150,6 +155,40 @@ $$;
 --
 -- userName/externalId changes are not notified: listeners key by user id.
 
+CREATE TABLE scim.policy_changes (
+    seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    all_users boolean NOT NULL,
+    users     uuid[],            -- sorted; NULL when all_users
+    at        timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX policy_changes_tenant ON scim.policy_changes (tenant_id, seq);
+CREATE INDEX policy_changes_at ON scim.policy_changes (at);
+ALTER TABLE scim.policy_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_changes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_changes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+CREATE FUNCTION scim._policy_record(tenant uuid, all_users boolean, users uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    -- Nothing to record for a tenant being deleted (its users go with it).
+    INSERT INTO scim.policy_changes (tenant_id, all_users, users)
+    SELECT tenant, all_users, CASE WHEN NOT all_users THEN users END
+     WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = tenant)
+    RETURNING seq INTO n;
+    IF n IS NULL THEN
+        RETURN;
+    END IF;
+    IF n % 256 = 0 THEN
+        DELETE FROM scim.policy_changes WHERE at < clock_timestamp() - interval '1 day';
+    END IF;
+    PERFORM pg_notify('scim_policy_changed', n::text);
+END
+$$;
+
 CREATE FUNCTION scim._policy_notify(tenant uuid, users uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -159,12 +198,23 @@ BEGIN
         RETURN;
     END IF;
     IF cardinality(users) > max_users THEN
-        PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","all":true}', tenant));
+        PERFORM scim._policy_record(tenant, true, NULL);
     ELSE
-        PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","users":%s}', tenant,
-            (SELECT to_json(array_agg(DISTINCT u ORDER BY u)) FROM unnest(users) AS u)));
+        PERFORM scim._policy_record(tenant, false,
+            ARRAY(SELECT DISTINCT u FROM unnest(users) AS u ORDER BY u));
     END IF;
 END
+$$;
+
+-- The recorded changes of the CURRENT tenant after change number `since`
+-- (a notified number minus one reads that change), oldest first.
+CREATE FUNCTION scim.scim_policy_changes(since bigint DEFAULT 0)
+RETURNS TABLE (seq bigint, all_users boolean, users uuid[], at timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT c.seq, c.all_users, c.users, c.at
+      FROM scim.policy_changes c
+     WHERE c.tenant_id = scim.current_tenant() AND c.seq > since
+     ORDER BY c.seq
 $$;
 
 -- The policy graph of these tenants changed (nesting, bindings, policies):
@@ -181,7 +231,7 @@ $$;
 CREATE FUNCTION scim._policy_notify_all(tenant uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('scim_policy_changed', format('{"tenant":"%s","all":true}', tenant));
+    PERFORM scim._policy_record(tenant, true, NULL);
 END
 $$;
 

@@ -2,8 +2,9 @@
 //! a SHA-256 of the secret stored, compared in constant time, one tenant
 //! per token, revocable at once, any number active (rotation overlap).
 
-use crate::error::{spi_err, OrRaise};
-use crate::store::{spi, tenant, uuid_text};
+use crate::error::OrRaise;
+use crate::spi;
+use crate::store::{tenant, uuid_text};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pgrx::prelude::*;
@@ -30,11 +31,10 @@ fn issue(label: &str) -> ScimResult<String> {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = URL_SAFE_NO_PAD.encode(secret);
-    let id = Spi::get_one_with_args::<pgrx::Uuid>(
+    let id = spi::one::<pgrx::Uuid>(
         "INSERT INTO scim.tokens (tenant_id, label, secret_hash) VALUES ($1, $2, $3) RETURNING id",
         &[t.into(), label.into(), digest(&secret).into()],
-    )
-    .map_err(spi_err)?
+    )?
     .ok_or_else(|| ScimError::new(500, None, "token insert returned nothing"))?;
     Ok(format!(
         "{PREFIX}{}_{secret}",

@@ -6,7 +6,6 @@
 //! human-readable detail. `scim_http` turns them back into SCIM error bodies.
 
 use pgrx::prelude::*;
-use pgrx::spi::Error as SpiError;
 use pgrx::PgSqlErrorCode;
 use scim_core::{ScimError, ScimResult};
 
@@ -47,9 +46,4 @@ impl<T> OrRaise<T> for ScimResult<T> {
             Err(e) => raise(&e),
         }
     }
-}
-
-/// SPI failures are bugs on our side, never the client's: 500.
-pub fn spi_err(e: SpiError) -> ScimError {
-    ScimError::new(500, None, format!("internal storage error: {e}"))
 }

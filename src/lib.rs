@@ -2,19 +2,26 @@
 //! policy engine inside PostgreSQL.
 //!
 //! Layout: pure SCIM logic (schemas, validation, filter and PATCH engines,
-//! policy merge) lives in the `scim_core` crate; this crate owns storage
-//! (`store`, via SPI), the SQL API (`api`) and error mapping (`error`).
+//! policy merge, HTTP routing and responses) lives in the `scim_core`
+//! crate. This crate is the Postgres side: `spi` (the one way to run SQL),
+//! `store` (tables), `service` (every operation, tenant explicit),
+//! `sql_api` (the `#[pg_extern]` wrappers), `http` (`scim_http`), `policy`,
+//! `auth`/`session` (credentials), `settings` (GUCs), `error` (SCIM error →
+//! SQL error).
 
 ::pgrx::pg_module_magic!(name, version);
 
-pub mod api;
 pub mod auth;
 pub mod error;
 pub mod fold;
 pub mod http;
 pub mod policy;
 pub mod secrets;
+pub mod service;
+pub mod session;
 pub mod settings;
+pub mod spi;
+pub mod sql_api;
 pub mod store;
 
 /// Library load: settings, and Postgres' interrupt check as the

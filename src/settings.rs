@@ -6,7 +6,9 @@
 //! an ordinary session cannot raise its own limits.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::pg_sys;
 use scim_core::limits::Limits;
+use std::ffi::{CStr, CString};
 
 static PLAN_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(128);
 static MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1_048_576);
@@ -103,4 +105,18 @@ pub fn limits() -> Limits {
         max_operation_values: size(&MAX_OPERATION_VALUES),
         max_password_hashes: size(&MAX_PASSWORD_HASHES),
     }
+}
+
+/// The current value of a (possibly custom, possibly unset) setting;
+/// `None` when unset or empty.
+pub fn string(name: &str) -> Option<String> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: GetConfigOption (missing_ok) returns NULL or a pointer to the
+    // setting's current NUL-terminated value, valid until the next change
+    // of that setting; it is copied at once.
+    let value = unsafe {
+        let p = pg_sys::GetConfigOption(name.as_ptr(), true, false);
+        (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+    };
+    value.filter(|v| !v.is_empty())
 }

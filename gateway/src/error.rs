@@ -27,11 +27,19 @@ impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         match self {
             GatewayError::NotFound => scim_error(StatusCode::NOT_FOUND, None, "Resource not found"),
-            GatewayError::PayloadTooLarge(limit) => scim_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                None,
-                &format!("Request body exceeds the maximum of {limit} bytes"),
-            ),
+            GatewayError::PayloadTooLarge(limit) => {
+                let mut resp = scim_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    None,
+                    &format!("Request body exceeds the maximum of {limit} bytes"),
+                );
+                // The rest of the body is never read, so the connection
+                // closes after this response: say so, or a client may send
+                // its next request on it and see the connection drop.
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                resp
+            }
             GatewayError::BadBody(detail) => {
                 scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), detail)
             }

@@ -6,12 +6,14 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use deadpool_postgres::PoolError;
+use deadpool_postgres::{Pool, PoolError};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
+use tokio_postgres::types::{PgLsn, ToSql};
 use tokio_postgres::CancelToken;
 
 use crate::error::{GatewayError, SCIM_CONTENT_TYPE};
+use crate::replica::{self, Replica};
 use crate::AppState;
 
 /// The only statement the gateway runs for SCIM traffic (prepared once per
@@ -31,14 +33,104 @@ pub async fn forward(State(state): State<AppState>, req: Request) -> Response {
 async fn forward_inner(state: AppState, req: Request) -> Result<Response, GatewayError> {
     let (parts, body) = req.into_parts();
     let path = relative_path(&state.base_path, parts.uri.path()).ok_or(GatewayError::NotFound)?;
-    let query = parts.uri.query().unwrap_or("");
-    let mut headers = headers_to_json(&parts.headers);
-    // Transport facts scim_http needs to build absolute URLs (Location,
-    // meta.location, $ref); set by us, never taken from the client.
-    headers["x-scim-base-path"] = Value::String(state.base_path.to_string());
-    let body = read_body(body, &parts.headers, state.max_body_bytes).await?;
+    // The public base URL is not a request fact: scim_http takes it from
+    // the session setting scim.public_url (--public-url), never a header.
+    let headers = headers_to_json(&parts.headers);
+    let call = ScimCall {
+        method: parts.method.as_str().to_owned(),
+        path: path.to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: read_body(body, &parts.headers, state.max_body_bytes).await?,
+    };
 
-    let client = state.pool.get().await.map_err(pool_error)?;
+    let (row, node) = match &state.replica {
+        Some(replica) if replica::is_read(&parts.method, path) => {
+            let credential = replica.credential(parts.headers.get(header::AUTHORIZATION));
+            read_preferring_replica(&state, replica, credential, call).await?
+        }
+        Some(replica) => {
+            let credential = replica.credential(parts.headers.get(header::AUTHORIZATION));
+            let (row, lsn) = run(&state.pool, state.watchdog, call, true).await?;
+            if let Some(lsn) = lsn {
+                replica.wrote(credential, lsn);
+            }
+            (row, Node::Primary)
+        }
+        None => (
+            run(&state.pool, state.watchdog, call, false).await?.0,
+            Node::Primary,
+        ),
+    };
+    let mut resp = response_of(&row)?;
+    if state.served_by_header {
+        resp.headers_mut()
+            .insert("x-scim-served-by", HeaderValue::from_static(node.name()));
+    }
+    Ok(resp)
+}
+
+/// Which server answered (the optional `X-Scim-Served-By` header).
+#[derive(Clone, Copy)]
+enum Node {
+    Primary,
+    Replica,
+}
+
+impl Node {
+    fn name(self) -> &'static str {
+        match self {
+            Node::Primary => "primary",
+            Node::Replica => "replica",
+        }
+    }
+}
+
+/// A read: from the standby when it may answer this credential, else
+/// (or when it cannot answer, or says 401/404) from the primary.
+async fn read_preferring_replica(
+    state: &AppState,
+    replica: &Replica,
+    credential: u64,
+    call: ScimCall,
+) -> Result<(tokio_postgres::Row, Node), GatewayError> {
+    if replica.may_serve(credential) {
+        match run(&replica.pool, state.watchdog, call.clone(), false).await {
+            Ok((row, _)) if !matches!(row.try_get::<_, i32>(0), Ok(401 | 404)) => {
+                return Ok((row, Node::Replica))
+            }
+            Ok(_) => {}
+            Err(GatewayError::Unavailable(cause)) => {
+                eprintln!("scim-gateway: replica unavailable, reading from the primary: {cause}")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((
+        run(&state.pool, state.watchdog, call, false).await?.0,
+        Node::Primary,
+    ))
+}
+
+/// The arguments of one `scim.scim_http` call.
+#[derive(Clone)]
+struct ScimCall {
+    method: String,
+    path: String,
+    query: String,
+    headers: Value,
+    body: Option<String>,
+}
+
+/// Run `call` on a connection of `pool`; with `wal_position`, also the
+/// primary's WAL insert position right after it (for read-your-writes).
+async fn run(
+    pool: &Pool,
+    watchdog: Option<Duration>,
+    call: ScimCall,
+    wal_position: bool,
+) -> Result<(tokio_postgres::Row, Option<u64>), GatewayError> {
+    let client = pool.get().await.map_err(pool_error)?;
     // The call runs in its own task, which owns the connection until the
     // statement has ended; this request only waits for it. If we stop
     // waiting (watchdog) or the client goes away (axum drops this future),
@@ -47,24 +139,40 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
     // once its statement is over (so a late cancel cannot hit the next
     // request's statement).
     let cancel = CancelOnDrop::new(client.cancel_token());
-    let method = parts.method.as_str().to_owned();
-    let path = path.to_owned();
-    let query = query.to_owned();
-    let call = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let stmt = client.prepare_cached(SCIM_HTTP_SQL).await?;
         let result = client
-            .query_opt(&stmt, &[&method, &path, &query, &headers, &body])
+            .query_opt(
+                &stmt,
+                &[
+                    &call.method as &(dyn ToSql + Sync),
+                    &call.path,
+                    &call.query,
+                    &call.headers,
+                    &call.body,
+                ],
+            )
             .await;
         if matches!(&result, Err(e) if e.as_db_error().is_some()) {
             // Re-prepare next time, e.g. after "cached plan must not
             // change result type" following an extension upgrade.
             client.statement_cache.remove(SCIM_HTTP_SQL, &[]);
         }
-        result
+        let row = result?;
+        let lsn = match (&row, wal_position) {
+            (Some(_), true) => client
+                .query_one("SELECT pg_current_wal_insert_lsn()", &[])
+                .await?
+                .try_get::<_, PgLsn>(0)
+                .ok()
+                .map(u64::from),
+            _ => None,
+        };
+        Ok::<_, tokio_postgres::Error>((row, lsn))
     });
-    let joined = match state.watchdog {
-        None => call.await,
-        Some(limit) => match tokio::time::timeout(limit, call).await {
+    let joined = match watchdog {
+        None => task.await,
+        Some(limit) => match tokio::time::timeout(limit, task).await {
             Ok(r) => r,
             // `cancel` fires as this returns.
             Err(_) => {
@@ -76,11 +184,15 @@ async fn forward_inner(state: AppState, req: Request) -> Result<Response, Gatewa
         },
     };
     cancel.disarm();
-    let result = joined.map_err(|e| GatewayError::Internal(format!("query task failed: {e}")))?;
-    let row = result
-        .map_err(pg_error)?
-        .ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?;
+    let (row, lsn) = joined
+        .map_err(|e| GatewayError::Internal(format!("query task failed: {e}")))?
+        .map_err(pg_error)?;
+    let row = row.ok_or_else(|| GatewayError::Internal("scim_http returned no row".into()))?;
+    Ok((row, lsn))
+}
 
+/// The HTTP response for a `scim_http` result row.
+fn response_of(row: &tokio_postgres::Row) -> Result<Response, GatewayError> {
     let status: i32 = row.try_get(0).map_err(pg_error)?;
     let headers: Option<Value> = row.try_get(1).map_err(pg_error)?;
     let body: Option<String> = row.try_get(2).map_err(pg_error)?;

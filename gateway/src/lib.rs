@@ -24,10 +24,12 @@ use tokio_postgres::NoTls;
 mod config;
 mod error;
 mod forward;
+pub mod replica;
 
-pub use config::Config;
+pub use config::{AccessLog, Config};
 pub use error::{scim_error, GatewayError};
 pub use forward::{relative_path, SCIM_HTTP_SQL};
+pub use replica::Replica;
 
 /// Shared request-handling state.
 #[derive(Clone)]
@@ -37,6 +39,11 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Gateway-side limit for one SQL call (`None`: wait forever).
     pub watchdog: Option<Duration>,
+    /// A hot standby for reads (`--replica-url`).
+    pub replica: Option<Arc<Replica>>,
+    pub served_by_header: bool,
+    pub access_log: AccessLog,
+    pub slow_request: Duration,
 }
 
 impl AppState {
@@ -46,7 +53,20 @@ impl AppState {
             base_path: config.base_path.as_str().into(),
             max_body_bytes: config.max_body_bytes,
             watchdog: forward::watchdog(config.statement_timeout_ms),
+            replica: None,
+            served_by_header: config.served_by_header,
+            access_log: config.access_log,
+            slow_request: Duration::from_millis(config.slow_request_ms),
         }
+    }
+
+    /// Read from `replica` (a pool on a hot standby); starts polling its
+    /// replay position (call inside the runtime).
+    pub fn with_replica(mut self, replica_pool: Pool) -> Self {
+        let r = Replica::new(replica_pool);
+        r.spawn_monitor();
+        self.replica = Some(r);
+        self
     }
 }
 
@@ -76,7 +96,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .fallback(forward::forward)
-        .layer(middleware::from_fn(access_log))
+        .layer(middleware::from_fn_with_state(state.clone(), access_log))
         .with_state(state)
 }
 
@@ -116,16 +136,24 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// One stderr line per request: method, path (without query), status, time.
-async fn access_log(req: Request, next: Next) -> Response {
+/// A stderr line (method, path without query, status, time) for every
+/// request (`--access-log all`), or only for server errors and slow
+/// requests (`errors`, the default: a busy gateway's log stays small).
+async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.access_log == AccessLog::Off {
+        return next.run(req).await;
+    }
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = next.run(req).await;
-    eprintln!(
-        "{method} {path} {} {:.1}ms",
-        resp.status().as_u16(),
-        start.elapsed().as_secs_f64() * 1000.0
-    );
+    let took = start.elapsed();
+    let status = resp.status().as_u16();
+    if state.access_log == AccessLog::All || status >= 500 || took >= state.slow_request {
+        eprintln!(
+            "{method} {path} {status} {:.1}ms",
+            took.as_secs_f64() * 1000.0
+        );
+    }
     resp
 }

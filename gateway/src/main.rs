@@ -20,6 +20,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let replica_pg = match config.replica_pg_config() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scim-gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let pool = build_pool(pg, &config);
 
     // Not fatal: requests get 503 until the database is reachable.
@@ -40,12 +47,12 @@ async fn main() -> ExitCode {
         config.listen, config.base_path, config.pool_size
     );
 
-    let result = serve(
-        listener,
-        AppState::new(pool.clone(), &config),
-        shutdown_signal(),
-    )
-    .await;
+    let mut state = AppState::new(pool.clone(), &config);
+    if let Some(replica_pg) = replica_pg {
+        eprintln!("scim-gateway: reads go to the replica (read-your-writes per credential)");
+        state = state.with_replica(build_pool(replica_pg, &config));
+    }
+    let result = serve(listener, state, shutdown_signal()).await;
     pool.close();
     match result {
         Ok(()) => {

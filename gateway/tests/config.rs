@@ -40,6 +40,20 @@ fn defaults_and_flags() {
         Some("-c search_path=x -c statement_timeout=750")
     );
     assert_eq!(pg.get_application_name(), Some("scim-gateway"));
+
+    let mut c = Config::try_parse_from([
+        "scim-gateway",
+        "--database-url",
+        "postgres://u@h/db",
+        "--public-url",
+        "https://scim.example.com/scim/v2/",
+    ])
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(
+        c.pg_config().unwrap().get_options(),
+        Some("-c statement_timeout=30000 -c scim.public_url=https://scim.example.com/scim/v2")
+    );
 }
 
 #[test]
@@ -48,6 +62,18 @@ fn rejects_bad_values() {
         vec!["--database-url", "postgres://h/db", "--pool-size", "0"],
         vec!["--database-url", "postgres://h/db", "--base-path", "scim"],
         vec!["--database-url", "not a url ="],
+        vec![
+            "--database-url",
+            "postgres://h/db",
+            "--public-url",
+            "evil.example",
+        ],
+        vec![
+            "--database-url",
+            "postgres://h/db",
+            "--public-url",
+            "https://a b",
+        ],
     ] {
         let mut c =
             Config::try_parse_from(std::iter::once("scim-gateway").chain(args.clone())).unwrap();

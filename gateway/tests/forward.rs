@@ -110,6 +110,31 @@ async fn custom_base_path() {
     gw.stop().await;
 }
 
+/// The public base URL reaches scim_http as the session setting from
+/// --public-url, whatever Host / X-Forwarded-* / X-Scim-Base-Url the client
+/// sends (those are forwarded as ordinary headers, which scim_http ignores).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_url_comes_from_configuration_only() {
+    let db = stub_or_skip!("public_url_comes_from_configuration_only");
+    let spoof: &[(&str, &str)] = &[
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-Host", "evil.example"),
+        ("X-Scim-Base-Url", "https://evil.example/x"),
+    ];
+    let gw = Gateway::start(db.clone(), config()).await;
+    let r = gw.request("GET", "/scim/v2/Users", spoof, "").await;
+    assert_eq!(r.json()["public_url"], json!(null), "{}", r.text());
+    assert!(r.json()["headers"].get("x-scim-base-path").is_none());
+    gw.stop().await;
+
+    let mut cfg = config();
+    cfg.public_url = Some("https://scim.example.test/scim/v2/".into());
+    let gw = Gateway::start(db, cfg).await;
+    let r = gw.request("GET", "/scim/v2/Users", spoof, "").await;
+    assert_eq!(r.json()["public_url"], "https://scim.example.test/scim/v2");
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_headers_body_come_back_exactly() {
     let db = stub_or_skip!("status_headers_body_come_back_exactly");
@@ -184,6 +209,8 @@ async fn oversize_body_is_413() {
         .request("POST", "/scim/v2/Users", &[], "x".repeat(1001))
         .await;
     r.assert_scim_error(413);
+    // The unread body ends the connection: the client is told not to reuse it.
+    assert_eq!(r.header("connection"), Some("close"));
 
     // Chunked (no Content-Length): caught while reading.
     let r = chunked_post(gw.addr, "/scim/v2/Users", 20, 100).await;

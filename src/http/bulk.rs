@@ -5,8 +5,9 @@
 
 use crate::error::OrRaise;
 use crate::settings;
-use crate::store::jsonb::JsonArg;
-use crate::store::{spi, tenant};
+use crate::spi;
+use crate::spi::jsonb::JsonArg;
+use crate::store::tenant;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::http::bulk::{self, OpResult};

@@ -7,25 +7,22 @@
 //! failed write is rolled back, and turns the error into a SCIM error body.
 
 mod bulk;
-pub mod response;
 
-use crate::api;
 use crate::auth;
 use crate::error::OrRaise;
+use crate::service;
 use crate::settings;
+use crate::spi::jsonb::JsonArg;
 use crate::store;
-use crate::store::etag::check_if_match;
-use crate::store::jsonb::JsonArg;
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use response::Response;
 use scim_core::http::discovery;
+use scim_core::http::etag;
 use scim_core::http::query::ListParams;
+use scim_core::http::response::{self, Response};
 use scim_core::http::route::{parse_route, Method, Route};
-use scim_core::http::DEFAULT_COUNT;
 use scim_core::resource::project;
-use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
-use scim_core::ScimType;
+use scim_core::schema::ResourceKind;
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -109,18 +106,14 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
 
 /// Make `tenant` the current tenant (GUC `scim.tenant`, transaction-local)
 /// while `f` runs, so Row Level Security agrees with the token when the
-/// caller is not a superuser (PostgREST's role); restored afterwards.
+/// caller is not a superuser (PostgREST's role); restored afterwards. The
+/// GUC is set directly (no SPI statement: nothing to plan, and it works on
+/// a hot standby, where pgrx's mutable SPI calls would ask for an xid).
 fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimResult<T> {
-    let set = |v: &str| {
-        Spi::run_with_args("SELECT set_config('scim.tenant', $1, true)", &[v.into()])
-            .map_err(crate::error::spi_err)
-    };
-    let previous = Spi::get_one::<String>("SELECT current_setting('scim.tenant', true)")
-        .map_err(crate::error::spi_err)?
-        .unwrap_or_default();
-    set(&store::uuid_text(&tenant))?;
+    let previous = store::tenant::setting().unwrap_or_default();
+    store::tenant::set_local(&store::uuid_text(&tenant))?;
     let out = f();
-    set(&previous)?;
+    store::tenant::set_local(&previous)?;
     out
 }
 
@@ -132,27 +125,19 @@ pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     Ok(resp)
 }
 
-/// The public base URL of the SCIM service, when the proxy tells us:
-/// `x-scim-base-url` (nginx), or `host` + `x-forwarded-proto` +
-/// `x-scim-base-path` (the gateway). SQL callers get relative URLs.
-fn base_url(req: &Request) -> Option<String> {
-    let plausible = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
-    if let Some(b) = req.header("x-scim-base-url").filter(|b| plausible(b)) {
-        return Some(b.trim_end_matches('/').to_string());
-    }
-    let host = req
-        .header("host")
-        .filter(|h| plausible(h) && !h.contains('/'))?;
-    let proto = match req.header("x-forwarded-proto") {
-        Some(p) if p.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    let prefix = req
-        .header("x-scim-base-path")
-        .filter(|p| plausible(p) && p.starts_with('/'))
-        .unwrap_or("")
-        .trim_end_matches('/');
-    Some(format!("{proto}://{host}{prefix}"))
+/// The public base URL of the SCIM service: the GUC `scim.public_url`,
+/// set by whoever runs the proxy (the gateway's `--public-url`, an
+/// `ALTER ROLE … SET`, or `scim_postgrest` from nginx's own header). Never
+/// a request header: `Host`, `X-Forwarded-*` and `X-Scim-Base-Url` come
+/// from the client. Unset: relative URLs.
+fn base_url(_req: &Request) -> Option<String> {
+    let url = crate::settings::string("scim.public_url")?;
+    let url = url.trim().trim_end_matches('/');
+    let plausible = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"');
+    plausible.then(|| url.to_string())
 }
 
 fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
@@ -166,28 +151,31 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
         (Route::Resource(rt, id), Method::Get) => {
             let q = query()?;
             let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
-            let full = api::get_full(tenant, rt, &id, attrs, excl)?;
-            let etag = response::version_of(&full);
-            if let (Some(inm), Some(tag)) = (req.header("if-none-match"), etag.as_deref()) {
-                if inm.trim() == "*" || inm.split(',').any(|t| same_tag(t, tag)) {
+            let full = service::get_full(tenant, rt, &id, attrs, excl)?;
+            let tag = response::version_of(&full);
+            let version = tag.as_deref().and_then(etag::parse);
+            if let (Some(inm), Some(tag), Some(v)) = (req.header("if-none-match"), &tag, version) {
+                if etag::list_matches(inm, v) {
                     return Ok(Response::not_modified(tag));
                 }
             }
             Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
         }
         (Route::Collection(rt), Method::Get) => {
-            Ok(Response::json(200, api::list(tenant, rt, &query()?)?))
+            let list = service::list(tenant, rt, &query()?)?;
+            Ok(Response::json(200, list.into_value()?))
         }
         (Route::Search(Some(rt)), Method::Post) => {
             let params = ListParams::from_search_body(&req.json()?)?;
-            Ok(Response::json(200, api::list(tenant, rt, &params)?))
+            let list = service::list(tenant, rt, &params)?;
+            Ok(Response::json(200, list.into_value()?))
         }
         (Route::Search(None), Method::Post) => {
             let params = ListParams::from_search_body(&req.json()?)?;
-            Ok(Response::json(200, search_all(tenant, &params)?))
+            Ok(Response::json(200, service::search_all(tenant, &params)?))
         }
         (Route::Resource(rt, id), Method::Patch) => {
-            let r = store::patch::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
+            let r = service::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
             match rt.kind {
                 // A group's member list is not read back (PATCH stays O(delta));
                 // RFC 7644 §3.5.2 allows 204. `attributes` asks for a body.
@@ -201,7 +189,7 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
                 _ => {
                     let q = query()?;
                     let full = if rt.kind == ResourceKind::Group {
-                        api::get_full(
+                        service::get_full(
                             tenant,
                             rt,
                             &id,
@@ -222,15 +210,15 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             }
         }
         (Route::Collection(rt), Method::Post) => {
-            let created = api::create(tenant, rt, &req.json()?)?;
+            let created = service::create(tenant, rt, &req.json()?)?;
             Ok(Response::created(created))
         }
         (Route::Resource(rt, id), Method::Put) => {
-            let r = api::replace(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
+            let r = service::replace(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
             Ok(Response::resource(200, r))
         }
         (Route::Resource(rt, id), Method::Delete) => {
-            api::delete(tenant, rt, &id, req.header("if-match"))?;
+            service::delete(tenant, rt, &id, req.header("if-match"))?;
             Ok(Response::no_content())
         }
         (Route::Bulk, Method::Post) => Ok(Response::json(200, bulk::run(tenant, &req.json()?)?)),
@@ -249,90 +237,6 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             ),
         )),
     }
-}
-
-/// `POST /.search` at the root: Users then Groups, paged as one list.
-/// A filter that names attributes of only one type searches that type.
-fn search_all(tenant: pgrx::Uuid, p: &ListParams) -> ScimResult<Value> {
-    if p.cursor.is_some() || p.sort_by.is_some() {
-        return Err(ScimError::invalid_value(
-            "cursor and sortBy are not supported on the root /.search; search /Users or /Groups",
-        ));
-    }
-    let start = p.start_index.unwrap_or(1).max(1);
-    let count = p
-        .count
-        .unwrap_or(DEFAULT_COUNT)
-        .clamp(0, settings::limits().max_results);
-    let mut resources = vec![];
-    let mut total = 0;
-    let mut first_error = None;
-    let mut searched = 0;
-    for rt in [&USER_TYPE, &GROUP_TYPE] {
-        // Attribute lists may name attributes of either type: each type
-        // keeps the ones it has (excludedAttributes=members for groups).
-        let p = &ListParams {
-            attributes: p.attributes.as_deref().map(|a| {
-                let kept = known_to(rt, a);
-                if kept.is_empty() {
-                    "id".to_string()
-                } else {
-                    kept
-                }
-            }),
-            excluded_attributes: p.excluded_attributes.as_deref().map(|a| known_to(rt, a)),
-            ..p.clone()
-        };
-        // Totals first (count=0), then the slice of this type's page.
-        let probe = ListParams {
-            count: Some(0),
-            start_index: Some(1),
-            ..p.clone()
-        };
-        let n = match api::list(tenant, rt, &probe) {
-            Ok(v) => v.get("totalResults").and_then(Value::as_i64).unwrap_or(0),
-            Err(e) if e.scim_type == Some(ScimType::InvalidFilter) => {
-                first_error.get_or_insert(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        searched += 1;
-        // Global positions [start-1, start-1+count) intersected with this
-        // type's [total, total+n). Client numbers: saturating arithmetic.
-        let first = start.saturating_sub(1);
-        let from = first.max(total);
-        let to = first.saturating_add(count).min(total.saturating_add(n));
-        if to > from {
-            let part = ListParams {
-                start_index: Some(from.saturating_sub(total).saturating_add(1)),
-                count: Some(to.saturating_sub(from)),
-                ..p.clone()
-            };
-            let page = api::list(tenant, rt, &part)?;
-            if let Some(items) = page.get("Resources").and_then(Value::as_array) {
-                resources.extend(items.iter().cloned());
-            }
-        }
-        total = total.saturating_add(n);
-    }
-    match (searched, first_error) {
-        (0, Some(e)) => Err(e),
-        _ => Ok(discovery::list_response(resources, total, start)),
-    }
-}
-
-/// The entries of an attribute list that exist for `rt`.
-fn known_to(rt: &ResourceTypeDef, list: &str) -> String {
-    list.split(',')
-        .map(str::trim)
-        .filter(|a| rt.resolve(a).is_some() || rt.extension(a).is_some())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn same_tag(candidate: &str, current: &str) -> bool {
-    check_if_match(Some(candidate), response::version_number(current)).is_ok()
 }
 
 fn discovery_route(route: &Route, method: Method) -> ScimResult<Response> {

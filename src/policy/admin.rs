@@ -1,7 +1,8 @@
 //! Writing policies.
 
-use crate::error::{spi_err, OrRaise};
-use crate::store::jsonb::JsonArg;
+use crate::error::OrRaise;
+use crate::spi;
+use crate::spi::jsonb::JsonArg;
 use crate::store::tenant;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -39,13 +40,12 @@ pub fn put(name: &str, document: &Value) -> ScimResult<Value> {
     check_name(name)?;
     let normalized = normalize(document)?;
     let t = tenant::current()?;
-    Spi::run_with_args(
+    spi::run(
         "INSERT INTO scim.policies AS p (tenant_id, name, document) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id, name) DO UPDATE SET document = EXCLUDED.document
           WHERE p.document IS DISTINCT FROM EXCLUDED.document",
         &[t.into(), name.into(), JsonB(normalized.clone()).into()],
-    )
-    .map_err(spi_err)?;
+    )?;
     Ok(normalized)
 }
 

@@ -2,7 +2,7 @@
 //! `effective_policy` / `effective_policy_explain`.
 //!
 //! SPI plans are prepared once per backend and kept (always generic, see
-//! [`crate::store::plan`]). Both paths start with one statement that
+//! [`crate::spi::plan`]). Both paths start with one statement that
 //! resolves the user the ref names (SCIM id, else userName
 //! case-insensitively, else a unique externalId) with `active`, their direct
 //! groups and the version of the tenant's policy graph.
@@ -26,7 +26,7 @@
 
 use super::graph::{self, Graph, GraphVersion, GroupId};
 use crate::error::OrRaise;
-use crate::store::plan::{get, oid, Plan};
+use crate::spi::plan::{get, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -220,7 +220,7 @@ impl Resolved {
 /// The bindings the user reaches walked in SQL (with group names), the
 /// documents from the tenant's graph read in the same snapshot.
 fn resolve(user_ref: &str) -> ScimResult<Resolved> {
-    Spi::connect(|_client| {
+    crate::spi::connected(|| {
         let plans = plans()?;
         let u = resolve_user(&plans, user_ref)?;
         let mut r = Resolved {
@@ -300,7 +300,7 @@ pub fn allows(user_ref: &str, domain: &str, item: &str) -> ScimResult<bool> {
     if item.is_empty() || item == WILDCARD {
         return Ok(false);
     }
-    Spi::connect(|_client| {
+    crate::spi::connected(|| {
         let u = resolve_user(&*plans()?, user_ref)?;
         if u.user.is_none() || !u.active {
             return Ok(false);

@@ -13,7 +13,7 @@
 //! User memberships are not part of the graph (they change all the time
 //! and are read on each call), nor are users' `active` flags.
 
-use crate::store::plan::{get, get_json, oid, Plan};
+use crate::spi::plan::{get, get_json, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
 use pgrx::prelude::*;
 use scim_core::policy::{validate, PolicyDoc};

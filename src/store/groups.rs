@@ -1,6 +1,7 @@
 //! Groups: create, read, replace, delete. Members live in scim.members.
 
-use super::{execute, members, not_found, parse_id, query_json, render, rows, spi};
+use super::{members, not_found, parse_id, render, rows};
+use crate::spi;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, MemberRef, Normalized};
@@ -64,7 +65,7 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
 
 /// Current representation; `with_members = false` skips the member list.
 pub fn read(tenant: pgrx::Uuid, gid: pgrx::Uuid, with_members: bool) -> ScimResult<Value> {
-    query_json(
+    spi::one_json(
         &format!(
             "SELECT {} FROM scim.groups r WHERE r.tenant_id = $1 AND r.id = $2",
             render::group_json(with_members)
@@ -91,7 +92,7 @@ pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult
         JsonB(resource).into(),
     ];
     PgTryBuilder::new(|| {
-        execute(
+        spi::run(
             "UPDATE scim.groups
                 SET display_name = $3, external_id = $4, resource = $5,
                     version = version + 1, last_modified = clock_timestamp()
@@ -107,7 +108,7 @@ pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult
 
 /// Bump the version after a membership-only change.
 pub fn touch(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<()> {
-    execute(
+    spi::run(
         "UPDATE scim.groups SET version = version + 1, last_modified = clock_timestamp()
           WHERE tenant_id = $1 AND id = $2",
         &[tenant.into(), gid.into()],

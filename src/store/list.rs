@@ -2,10 +2,11 @@
 //! stable order (sortBy, ties broken by id), index or cursor paging, and
 //! totalResults computed over the whole match set before paging.
 
-use super::jsonb::JsonbDatum;
 use super::rows::table;
-use super::{render, spi, uuid_text};
+use super::{render, uuid_text};
 use crate::settings;
+use crate::spi;
+use crate::spi::jsonb::JsonbDatum;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pgrx::datum::DatumWithOid;
@@ -346,6 +347,10 @@ fn inline_params(sql: &str, values: &[String]) -> String {
     out
 }
 
+/// An escape-string literal (`E'…'`): backslashes and quotes doubled.
+/// Its meaning does not depend on `standard_conforming_strings`, unlike a
+/// plain '…' literal, where a backslash escapes the closing quote when
+/// that setting is off.
 fn quote_literal(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "''"))
+    format!("E'{}'", v.replace('\\', "\\\\").replace('\'', "''"))
 }

@@ -1,7 +1,8 @@
 //! Group membership as deltas on the junction table: adding or removing a
 //! member never reads or rewrites the rest of the group.
 
-use super::{execute, spi, uuid_text};
+use super::uuid_text;
+use crate::spi;
 use scim_core::resource::MemberRef;
 use scim_core::{ScimError, ScimResult};
 
@@ -76,7 +77,7 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
 /// lock group → member, so the delete must not go member → group
 /// (its trigger bumps those groups' versions) or the two would deadlock.
 pub fn lock_parent_groups(tenant: pgrx::Uuid, member: pgrx::Uuid) -> ScimResult<()> {
-    execute(
+    spi::run(
         "SELECT 1 FROM scim.groups g
           WHERE g.tenant_id = $1
             AND g.id IN (SELECT m.group_id FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = $2)
@@ -122,7 +123,7 @@ fn count_rows(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> ScimResult<i64> 
 /// Remove every member not in `keep` (PUT with a full member list).
 pub fn retain_only(tenant: pgrx::Uuid, group: pgrx::Uuid, keep: &[MemberRef]) -> ScimResult<()> {
     let keep = member_ids(keep.iter().map(|m| m.value.as_str()))?;
-    execute(
+    spi::run(
         "DELETE FROM scim.members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3::uuid[])",
         &[tenant.into(), group.into(), keep.into()],
     )

@@ -2,40 +2,17 @@
 //! and every client value as a bound parameter; SQL text is only ever
 //! assembled from our own constants and schema-derived names.
 
-pub mod etag;
 pub mod groups;
-pub mod jsonb;
 pub mod list;
 pub mod members;
 pub mod patch;
-pub mod plan;
 pub mod render;
 pub mod rows;
-pub mod spi;
 pub mod tenant;
 pub mod users;
 
-use pgrx::datum::DatumWithOid;
 use scim_core::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
-use serde_json::Value;
-
-/// Run a statement that returns at most one jsonb value.
-pub fn query_json(sql: &str, args: &[DatumWithOid]) -> ScimResult<Option<Value>> {
-    let mut out = None;
-    spi::for_each_row(sql, args, |row| {
-        if out.is_none() {
-            out = row.json(1)?;
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Run a statement for its effect.
-pub fn execute(sql: &str, args: &[DatumWithOid]) -> ScimResult<()> {
-    spi::run(sql, args)
-}
 
 /// "User"/"Users"/"Group"/"Groups", any case.
 pub fn resource_type(name: &str) -> ScimResult<&'static ResourceTypeDef> {

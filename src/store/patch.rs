@@ -4,7 +4,8 @@
 //! member list is never read (except for an unusual member filter that
 //! needs it) nor rewritten.
 
-use super::{groups, members, query_json, rows, users};
+use super::{groups, members, rows, users};
+use crate::spi;
 use scim_core::patch::{self, MemberDelta};
 use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::ScimResult;
@@ -61,7 +62,7 @@ fn apply_delta(tenant: pgrx::Uuid, gid: pgrx::Uuid, d: &MemberDelta) -> ScimResu
 }
 
 fn load_members(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<Vec<Value>> {
-    let v = query_json(
+    let v = spi::one_json(
         "SELECT coalesce(scim._group_members($1, $2), '[]'::jsonb)",
         &[tenant.into(), gid.into()],
     )?;

@@ -1,8 +1,9 @@
 //! What users and groups share: their table, the writer's row lock, and
 //! delete.
 
-use super::etag::check_if_match;
-use super::{execute, members, not_found, parse_id, spi};
+use super::{members, not_found, parse_id};
+use crate::spi;
+use scim_core::http::etag::check_if_match;
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
 use serde_json::Value;
@@ -61,7 +62,7 @@ pub fn delete(
 ) -> ScimResult<()> {
     members::lock_parent_groups(tenant, parse_id(rt, id)?)?;
     let (rid, _) = lock_matching(tenant, rt, id, if_match)?;
-    execute(
+    spi::run(
         &format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", table(rt)),
         &[tenant.into(), rid.into()],
     )

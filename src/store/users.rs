@@ -1,7 +1,8 @@
 //! Users: create, read, replace, delete.
 
-use super::{not_found, parse_id, query_json, render, rows};
+use super::{not_found, parse_id, render, rows};
 use crate::secrets::hash_password;
+use crate::spi;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, Normalized};
@@ -50,7 +51,7 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
     let hash = password.as_deref().map(hash_password).transpose()?;
     // ON CONFLICT DO NOTHING: a duplicate (or a racing create of the same
     // userName) returns no row instead of raising, and becomes a clean 409.
-    query_json(
+    spi::one_json(
         &format!(
             "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, t, t FROM clock_timestamp() AS t
@@ -74,7 +75,7 @@ pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
 
 pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
     let uid = parse_id(&USER_TYPE, id)?;
-    query_json(
+    spi::one_json(
         &format!(
             "SELECT {} FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
             render::user_json()
@@ -109,7 +110,7 @@ pub fn write(
     // A userName change can collide with another user's: that is a 409,
     // not a raw unique_violation.
     let result = PgTryBuilder::new(|| {
-        query_json(
+        spi::one_json(
             &format!(
                 "UPDATE scim.users AS r
                     SET user_name = $3, external_id = $4, display_name = $5, active = $6,

@@ -163,3 +163,29 @@ def test_over_the_limits_is_413_naming_the_limit(big):
     spc = c.get("/ServiceProviderConfig").json()
     assert spc["bulk"]["maxOperations"] == 1000 and spc["bulk"]["maxPayloadSize"] == 1_048_576
     assert spc["filter"]["maxResults"] == 1000
+
+
+def test_bad_input_over_http_is_a_scim_400(big):
+    c = big["tenant"].client
+    deep = "[" * 200 + "]" * 200
+    for body in (
+        '{"userName": "nul\\u0000"}',
+        '{"userName": "ok", "x\\u0000y": 1}',
+        '{"userName": "deep", "title": %s}' % deep,
+        '{"userName": "huge", "x": 1e400}',
+    ):
+        r = c.request("POST", "/Users", raw=body.encode())
+        assert r.status_code == 400, (body[:40], r.status_code, r.text)
+        assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    r = c.post("/Bulk", {"schemas": [BULK_SCHEMA], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "\u0000", "data": {"userName": "b"}}]})
+    assert r.status_code == 400, r.text
+    r = c.get("/Users", params={"filter": 'userName eq "\u0000"'})
+    assert r.status_code == 400, r.text
+    big_int = 2**63 - 1
+    r = c.get("/Users", params={"startIndex": big_int, "count": big_int})
+    assert r.status_code == 200 and r.json()["Resources"] == [], r.text
+    r = c.post("/.search", {"startIndex": big_int, "count": big_int})
+    assert r.status_code == 200 and r.json()["Resources"] == [], r.text
+    r = c.get("/Users", params={"startIndex": 2**63})
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidValue", r.text

@@ -59,7 +59,8 @@ BEGIN
     RETURN QUERY SELECT 200,
       jsonb_build_object('Content-Type', 'application/scim+json', 'X-Stub', 'echo'),
       jsonb_build_object('method', p_method, 'path', p_path, 'query', p_query,
-                         'headers', p_headers, 'body', p_body);
+                         'headers', p_headers, 'body', p_body,
+                         'public_url', current_setting('scim.public_url', true));
   END IF;
 END
 $fn$;
@@ -123,16 +124,21 @@ async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     client
 }
 
+/// The test configuration: the binary's defaults (parsed like a command
+/// line, so new flags need no change here) with a smaller pool and
+/// shorter timeouts.
 pub fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: String::new(),
-        pool_size: 4,
-        pool_timeout_ms: 2000,
-        statement_timeout_ms: 10_000,
-        max_body_bytes: 1_100_000,
-        base_path: "/scim/v2".into(),
-    }
+    use clap::Parser;
+    Config::parse_from([
+        "scim-gateway",
+        "--listen=127.0.0.1:0",
+        "--database-url=host=unused",
+        "--pool-size=4",
+        "--pool-timeout-ms=2000",
+        "--statement-timeout-ms=10000",
+        "--max-body-bytes=1100000",
+        "--base-path=/scim/v2",
+    ])
 }
 
 pub struct Gateway {

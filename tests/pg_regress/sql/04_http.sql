@@ -120,14 +120,17 @@ SELECT set_config('request.headers', '{"x-scim-method": "GET", "x-scim-path": "/
 SELECT scim.scim_postgrest('{}')->>'status' AS body_status, current_setting('response.status') AS status;
 COMMIT;
 
--- Absolute URLs when the proxy tells us the public base (gateway headers).
-SELECT headers->>'Location' LIKE 'https://scim.example.com/scim/v2/Users/%' AS absolute_location,
+-- Absolute URLs when the operator configured the public base URL (GUC
+-- scim.public_url, the gateway's --public-url); request headers never set it.
+SELECT headers->>'Location' LIKE '/Users/%' AS relative_location,
        body->'meta'->>'location' = headers->>'Location' AS meta_matches
   FROM scim.scim_http('POST', '/Users', '', (:'auth')::jsonb ||
        '{"host": "scim.example.com", "x-forwarded-proto": "https", "x-scim-base-path": "/scim/v2"}', '{"userName": "absolute"}');
+SET scim.public_url = 'http://proxy.example/scim/v2/';
 SELECT body->'Resources'->0->'meta'->>'location' LIKE 'http://proxy.example/scim/v2/Users/%' AS list_locations
   FROM scim.scim_http('GET', '/Users', 'filter=userName%20eq%20%22absolute%22', (:'auth')::jsonb ||
-       '{"x-scim-base-url": "http://proxy.example/scim/v2/"}');
+       '{"x-scim-base-url": "https://evil.example/"}');
+RESET scim.public_url;
 
 -- Readable 405; cursorTimeout is not advertised (no expiry).
 SELECT status, body->>'detail' AS detail FROM scim.scim_http('PUT', '/Users', '', :'auth', '{}');

@@ -23,17 +23,22 @@ CREATE FUNCTION pol_remove_member(grp text, usr text) RETURNS void LANGUAGE sql 
         jsonb_build_object('op', 'remove', 'path', format('members[value eq "%s"]', uid(usr))))))
 $$;
 
--- Notifications are captured as well as sent: pg_notify, called unqualified
--- by the triggers, resolves to this wrapper while pol_capture precedes
--- pg_catalog on the search_path. (psql's own "Asynchronous notification"
--- lines carry a server PID, so they cannot appear in expected output.)
+-- Notifications: NOTIFY scim_policy_changed carries only a change number;
+-- the change itself (tenant, users or "all") is a row of
+-- scim.policy_changes. pol_capture.log shows the rows not yet seen, as
+-- {"tenant": …, "users": […]} / {"tenant": …, "all": true}. (psql's own
+-- "Asynchronous notification" lines carry a server PID, so they cannot
+-- appear in expected output; tests/http checks the payload itself.)
 CREATE SCHEMA pol_capture;
-CREATE TABLE pol_capture.log (n serial PRIMARY KEY, channel text, payload jsonb);
-CREATE FUNCTION pol_capture.pg_notify(channel text, payload text) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO pol_capture.log (channel, payload) VALUES (channel, payload::jsonb);
-    SELECT pg_catalog.pg_notify(channel, payload);
-$$;
--- The captured notifications, user ids shown as userNames, then forgotten.
+CREATE TABLE pol_capture.cursor (seq bigint NOT NULL);
+INSERT INTO pol_capture.cursor SELECT coalesce(max(seq), 0) FROM scim.policy_changes;
+CREATE VIEW pol_capture.log AS
+    SELECT c.seq AS n, 'scim_policy_changed'::text AS channel,
+           CASE WHEN c.all_users THEN jsonb_build_object('tenant', c.tenant_id, 'all', true)
+                ELSE jsonb_build_object('tenant', c.tenant_id, 'users', to_jsonb(c.users)) END AS payload
+      FROM scim.policy_changes c
+     WHERE c.seq > (SELECT seq FROM pol_capture.cursor);
+-- The unseen changes, user ids shown as userNames, then marked seen.
 CREATE FUNCTION pol_seen() RETURNS SETOF text LANGUAGE sql AS $$
     WITH shown AS (
         SELECT n, channel || ' ' || coalesce((SELECT t.name FROM scim.tenants t WHERE t.id = (payload->>'tenant')::uuid), '?') || ': '
@@ -42,7 +47,7 @@ CREATE FUNCTION pol_seen() RETURNS SETOF text LANGUAGE sql AS $$
                                FROM jsonb_array_elements_text(payload->'users') x
                                LEFT JOIN scim.users u ON u.id = x::uuid) END AS line
           FROM pol_capture.log),
-    gone AS (DELETE FROM pol_capture.log)
+    gone AS (UPDATE pol_capture.cursor SET seq = (SELECT coalesce(max(c.seq), 0) FROM scim.policy_changes c))
     SELECT line FROM shown ORDER BY n
 $$;
 SET search_path = pol_capture, pg_catalog, public;
@@ -282,11 +287,12 @@ SELECT scim.scim_patch('Group', gid('pol_eng'), pol_patch(jsonb_build_array(json
        'members[value eq "' || uid('pol_bulk7') || '" or value eq "' || uid('pol_bulk8') || '"]')))) IS NOT NULL AS patched;
 SELECT * FROM pol_seen();
 RESET scim.policy_notify_max_users;
--- Payload shape: tenant id, sorted user ids.
+-- A change's details, read by its tenant: sorted user ids (the NOTIFY
+-- payload is only the change number).
 SELECT pol_add_member('pol_ops', 'pol_bob');
-SELECT channel, payload->>'tenant' AS tenant, jsonb_typeof(payload->'users') AS users,
-       payload->'users'->>0 = uid('pol_bob') AS is_bob, octet_length(payload::text) < 8000 AS fits
-  FROM pol_capture.log;
+SELECT c.seq = (SELECT max(seq) FROM scim.policy_changes) AS latest, c.all_users, cardinality(c.users) AS users,
+       c.users[1]::text = uid('pol_bob') AS is_bob
+  FROM scim.scim_policy_changes((SELECT seq FROM pol_capture.cursor)) c;
 SELECT * FROM pol_seen();
 -- Deleting a bound group notifies its members, also through nested groups
 -- (bindings and memberships cascade).

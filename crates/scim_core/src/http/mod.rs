@@ -4,7 +4,10 @@
 
 pub mod bulk;
 pub mod discovery;
+pub mod etag;
+pub mod listing;
 pub mod query;
+pub mod response;
 pub mod route;
 
 /// Page size when the client gives no `count` (the other request limits

@@ -1,4 +1,5 @@
-//! HTTP responses as `scim_http` returns them.
+//! HTTP responses as `scim_http` returns them: status, headers, a JSON
+//! body, and making our relative URLs absolute under the public base URL.
 
 use serde_json::{json, Map, Value};
 
@@ -16,14 +17,6 @@ pub fn version_of(resource: &Value) -> Option<String> {
         .pointer("/meta/version")
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-/// `W/"7"` → 7.
-pub fn version_number(tag: &str) -> i64 {
-    tag.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .unwrap_or(-1)
 }
 
 fn prefix_relative(s: &mut String, base: &str) {
@@ -110,5 +103,25 @@ impl Response {
 
     pub fn into_json(self) -> Value {
         json!({"status": self.status, "headers": self.headers, "body": self.body})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_carries_location_and_etag_and_absolutizes() {
+        let body = json!({"id": "1", "meta": {"location": "/Users/1", "version": "W/\"2\""},
+                          "groups": [{"$ref": "/Groups/9", "value": "9"}], "x": "/Users/1"});
+        let mut r = Response::created(body);
+        assert_eq!(r.status, 201);
+        assert_eq!(r.headers["ETag"], "W/\"2\"");
+        r.absolutize("https://scim.example/v2");
+        assert_eq!(r.headers["Location"], "https://scim.example/v2/Users/1");
+        let b = r.body.unwrap();
+        assert_eq!(b["meta"]["location"], "https://scim.example/v2/Users/1");
+        assert_eq!(b["groups"][0]["$ref"], "https://scim.example/v2/Groups/9");
+        assert_eq!(b["x"], "/Users/1"); // only location and $ref
     }
 }

@@ -1,0 +1,214 @@
+//! The service layer: every SCIM operation with the tenant explicit. The
+//! SQL API (`sql_api`, tenant from the GUC), `scim_http` (tenant from the
+//! token) and Bulk all call these, so each operation is written once.
+//! Storage is `store`; pure decisions come from `scim_core`.
+
+use crate::settings;
+use crate::spi::jsonb::JsonbDatum;
+use crate::store::{self, groups, users};
+use scim_core::http::discovery::{self, list_head};
+use scim_core::http::listing::{
+    known_to, renders_default_projection, root_search_slices, wants_members,
+};
+use scim_core::http::query::ListParams;
+use scim_core::http::DEFAULT_COUNT;
+use scim_core::resource::project;
+use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
+use scim_core::{ScimError, ScimResult, ScimType};
+use serde_json::Value;
+
+pub type Tenant = pgrx::Uuid;
+
+/// Every response carries the default projection (`returned` rules: never
+/// `password`, `members.display` only on request).
+pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
+    let created = match rt.kind {
+        ResourceKind::User => users::create(t, resource)?,
+        ResourceKind::Group => groups::create(t, resource)?,
+    };
+    project(rt, &created, None, None)
+}
+
+/// The stored representation before projection (group members are only
+/// loaded when the projection can include them).
+pub fn get_full(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    id: &str,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> ScimResult<Value> {
+    match rt.kind {
+        ResourceKind::User => users::get(t, id),
+        ResourceKind::Group => groups::get(t, id, wants_members(attributes, excluded)),
+    }
+}
+
+/// A resource as the request's projection shows it.
+pub fn get(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    id: &str,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> ScimResult<Value> {
+    let full = get_full(t, rt, id, attributes, excluded)?;
+    project(rt, &full, attributes, excluded)
+}
+
+pub fn replace(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    id: &str,
+    resource: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
+    let replaced = match rt.kind {
+        ResourceKind::User => users::replace(t, id, resource, if_match)?,
+        ResourceKind::Group => groups::replace(t, id, resource, if_match)?,
+    };
+    project(rt, &replaced, None, None)
+}
+
+pub fn delete(t: Tenant, rt: &ResourceTypeDef, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    store::rows::delete(t, rt, id, if_match)
+}
+
+/// Apply a PatchOp message. Users come back in full; a group comes back
+/// without its member list (reading 100,000 members back would undo the
+/// point of a membership delta) — see [`get`].
+pub fn patch(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
+    store::patch::patch(t, rt, id, body, if_match)
+}
+
+/// A ListResponse, as SQL built it or as Rust projected it.
+pub enum ListBody {
+    Datum(JsonbDatum),
+    Json(Value),
+}
+
+impl ListBody {
+    /// As a jsonb datum (`scim_list`).
+    pub fn into_datum(self) -> ScimResult<JsonbDatum> {
+        match self {
+            ListBody::Datum(d) => Ok(d),
+            ListBody::Json(v) => JsonbDatum::from_value(v),
+        }
+    }
+
+    /// As serde JSON (`GET /Users`, `.search`).
+    pub fn into_value(self) -> ScimResult<Value> {
+        match self {
+            ListBody::Datum(d) => d.to_value(),
+            ListBody::Json(v) => Ok(v),
+        }
+    }
+}
+
+/// A ListResponse for `rt`. With the default projection of a
+/// representation SQL renders exactly (users; groups without members) the
+/// page SQL built is appended to the header as it is; otherwise each
+/// resource is projected in Rust.
+pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListBody> {
+    let (attrs, excl) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
+    let with_members = wants_members(attrs, excl);
+    let page = store::list::list(t, rt, p, with_members)?;
+    let mut head = list_head(page.total, page.start_index, page.returned);
+    if let (Some(c), Some(h)) = (&page.next_cursor, head.as_object_mut()) {
+        h.insert("nextCursor".into(), Value::String(c.clone()));
+    }
+    if renders_default_projection(rt, attrs, excl, with_members) {
+        let head = JsonbDatum::from_text(&head.to_string())?;
+        return Ok(ListBody::Datum(head.concat(page.resources)?));
+    }
+    let mut page_json = page.resources.to_value()?;
+    let resources = match page_json.get_mut("Resources").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let projected = resources
+        .iter()
+        .map(|r| project(rt, r, attrs, excl))
+        .collect::<ScimResult<Vec<_>>>()?;
+    if let Some(h) = head.as_object_mut() {
+        h.insert("Resources".into(), Value::Array(projected));
+    }
+    Ok(ListBody::Json(head))
+}
+
+/// `POST /.search` at the root: Users then Groups, paged as one list.
+/// A filter that names attributes of only one type searches that type.
+pub fn search_all(t: Tenant, p: &ListParams) -> ScimResult<Value> {
+    if p.cursor.is_some() || p.sort_by.is_some() {
+        return Err(ScimError::invalid_value(
+            "cursor and sortBy are not supported on the root /.search; search /Users or /Groups",
+        ));
+    }
+    let start = p.start_index.unwrap_or(1).max(1);
+    let count = p
+        .count
+        .unwrap_or(DEFAULT_COUNT)
+        .clamp(0, settings::limits().max_results);
+    // Each type with its own attribute lists and its total; a type the
+    // filter cannot apply to is skipped (unless none can).
+    let mut typed = Vec::new();
+    let mut first_error = None;
+    for rt in [&USER_TYPE, &GROUP_TYPE] {
+        let own = ListParams {
+            attributes: p.attributes.as_deref().map(|a| {
+                let kept = known_to(rt, a);
+                if kept.is_empty() {
+                    "id".to_string()
+                } else {
+                    kept
+                }
+            }),
+            excluded_attributes: p.excluded_attributes.as_deref().map(|a| known_to(rt, a)),
+            ..p.clone()
+        };
+        let probe = ListParams {
+            count: Some(0),
+            start_index: Some(1),
+            ..own.clone()
+        };
+        match list(t, rt, &probe).and_then(ListBody::into_value) {
+            Ok(v) => {
+                let n = v.get("totalResults").and_then(Value::as_i64).unwrap_or(0);
+                typed.push((rt, own, n));
+            }
+            Err(e) if e.scim_type == Some(ScimType::InvalidFilter) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if typed.is_empty() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+    let totals: Vec<i64> = typed.iter().map(|(_, _, n)| *n).collect();
+    let mut resources = Vec::new();
+    for ((rt, own, _), slice) in typed.iter().zip(root_search_slices(start, count, &totals)) {
+        let Some((start_index, count)) = slice else {
+            continue;
+        };
+        let part = ListParams {
+            start_index: Some(start_index),
+            count: Some(count),
+            ..own.clone()
+        };
+        let page = list(t, rt, &part)?.into_value()?;
+        if let Some(items) = page.get("Resources").and_then(Value::as_array) {
+            resources.extend(items.iter().cloned());
+        }
+    }
+    let total = totals.iter().fold(0i64, |a, n| a.saturating_add(*n));
+    Ok(discovery::list_response(resources, total, start))
+}
