@@ -104,7 +104,7 @@ DECLARE line text; plan text := ''; tbl text := CASE rt WHEN 'User' THEN 'users'
 BEGIN
     FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT count(*) FROM scim.%I r WHERE %s', tbl,
                                substring(scim.scim_filter_sql(f, rt)
-                                         FROM ' FROM scim\.[a-z]+ r WHERE r\.tenant_id = ''[^'']*'' AND (.*) ORDER BY r\.id$')) LOOP
+                                         FROM ' FROM scim\.[a-z]+ r WHERE r\.tenant_id = E?''[^'']*'' AND (.*) ORDER BY r\.id$')) LOOP
         plan := plan || line || E'\n';
     END LOOP;
     RETURN plan;
