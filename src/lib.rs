@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fold;
 pub mod http;
 pub mod policy;
 pub mod secrets;
@@ -38,6 +39,11 @@ fn check_for_interrupts() {
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+pgrx::extension_sql_file!(
+    "../sql/fold.sql",
+    name = "fold",
+    requires = ["bootstrap", fold::scim_fold_version]
+);
 pgrx::extension_sql_file!(
     "../sql/policy.sql",
     name = "policy",
