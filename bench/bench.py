@@ -282,7 +282,7 @@ class Bench:
             c.execute(f"""
                 INSERT INTO scim.users (tenant_id, id, user_name, external_id, display_name, active,
                                         email_values, created, last_modified, version, resource)
-                SELECT %(t)s, md5(%(seed)s || '-u-' || i)::uuid, un, ext, dn, act, ARRAY[lower(em)],
+                SELECT %(t)s, md5(%(seed)s || '-u-' || i)::uuid, un, ext, dn, act, ARRAY[scim.fold(em)],
                        ts, ts, 1,
                        jsonb_build_object(
                          'schemas', jsonb_build_array('{USER_SCHEMA}', '{ENTERPRISE}'),
@@ -435,15 +435,15 @@ class Bench:
         }
         cases = [
             ("userName eq", 'userName eq "{}"', un_vals,
-             "lower(r.user_name) = lower(%s)", lambda v: (v,)),
+             "scim.fold(r.user_name) = scim.fold(%s)", lambda v: (v,)),
             ("externalId eq", 'externalId eq "{}"', ext_vals,
              "r.external_id = %s", lambda v: (v,)),
             ("emails[value eq]", 'emails[value eq "{}"]', em_vals,
-             "r.email_values @> ARRAY[lower(%s)]", lambda v: (v,)),
+             "r.email_values @> ARRAY[scim.fold(%s)]", lambda v: (v,)),
             ("displayName sw", 'displayName sw "{}"', sw_vals,
-             "lower(r.display_name) LIKE lower(%s)", lambda v: (v + "%",)),
+             "scim.fold(r.display_name) LIKE scim.fold(%s)", lambda v: (v + "%",)),
             ("3-clause and/or", '(userName eq "{}" or emails[value eq "{}"]) and active eq true', combo_vals,
-             "(lower(r.user_name) = lower(%s) OR r.email_values @> ARRAY[lower(%s)]) AND r.active", lambda v: v),
+             "(scim.fold(r.user_name) = scim.fold(%s) OR r.email_values @> ARRAY[scim.fold(%s)]) AND r.active", lambda v: v),
         ]
         ours_sql = "SELECT scim.scim_list('User', %s, 1, 100)"
         details = {}

@@ -141,6 +141,19 @@ reachable_dir() {
     fi
 }
 
+# without_inherited_fds CMD...: exec CMD with no descriptor above 2 open
+# (call it in a subshell). A server it starts outlives the caller and
+# would keep the caller's pipes open: scripts/test's per-step log (a tee
+# on a pipe) then never sees EOF and the step never ends.
+without_inherited_fds() {
+    local f n
+    for f in /proc/"$BASHPID"/fd/*; do
+        n="${f##*/}"
+        [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"
+    done
+    exec "$@"
+}
+
 # cluster_start DATADIR PORT: initdb (once) and start a private cluster on
 # 127.0.0.1:PORT with its socket inside DATADIR.
 cluster_start() {
@@ -163,8 +176,8 @@ CONF
     if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         # No RUST_BACKTRACE in the server: pgrx would append backtraces to
         # re-raised errors' DETAIL, which carries our JSON status.
-        env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- \
-            "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null \
+        (without_inherited_fds env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- \
+            "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null) \
             || { cat "$data/server.log" >&2; die "postgres did not start"; }
     fi
 }

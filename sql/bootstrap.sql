@@ -95,6 +95,15 @@ BEGIN
 END
 $$;
 
+-- The caseless matching key of caseExact=false strings (userName,
+-- displayName, emails, every case-insensitive filter): Unicode canonical
+-- caseless matching, NFC(casefold(NFD(s))), computed in Rust
+-- (scim_core::casefold, src/fold.rs) so it is the same in every database
+-- locale and the same as the in-memory evaluator. Declared here rather
+-- than by pgrx because the trigram indexes below need it.
+CREATE FUNCTION scim.fold(text) RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'scim_fold_text_wrapper';
+
 CREATE TABLE scim.users (
     tenant_id     uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
     id            uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -102,7 +111,7 @@ CREATE TABLE scim.users (
     external_id   text,
     display_name  text,
     active        boolean,
-    email_values  text[] NOT NULL DEFAULT '{}',   -- lower-cased emails[].value
+    email_values  text[] NOT NULL DEFAULT '{}',   -- scim.fold() of emails[].value
     created       timestamptz NOT NULL DEFAULT clock_timestamp(),
     last_modified timestamptz NOT NULL DEFAULT clock_timestamp(),
     version       bigint NOT NULL DEFAULT 1,
@@ -110,10 +119,10 @@ CREATE TABLE scim.users (
     password_hash text,
     PRIMARY KEY (tenant_id, id)
 );
--- userName is unique per tenant, case-insensitively (RFC 7643 caseExact=false).
-CREATE UNIQUE INDEX users_user_name_ci ON scim.users (tenant_id, lower(user_name));
+-- userName is unique per tenant, case-insensitively (RFC 7643
+-- caseExact=false): index users_user_name_ci on scim.fold(user_name),
+-- created with the other scim.fold() indexes by sql/fold.sql.
 CREATE INDEX users_external_id ON scim.users (tenant_id, external_id);
-CREATE INDEX users_display_name_ci ON scim.users (tenant_id, lower(display_name));
 CREATE INDEX users_email_values ON scim.users USING gin (email_values);
 CREATE INDEX users_created ON scim.users (tenant_id, created);
 CREATE INDEX users_last_modified ON scim.users (tenant_id, last_modified);
@@ -129,7 +138,7 @@ CREATE TABLE scim.groups (
     resource      jsonb NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE UNIQUE INDEX groups_display_name_ci ON scim.groups (tenant_id, lower(display_name));
+-- groups_display_name_ci (unique, scim.fold): sql/fold.sql.
 CREATE INDEX groups_external_id ON scim.groups (tenant_id, external_id);
 CREATE INDEX groups_created ON scim.groups (tenant_id, created);
 CREATE INDEX groups_last_modified ON scim.groups (tenant_id, last_modified);
@@ -291,9 +300,9 @@ BEGIN
     IF ops IS NULL THEN
         RETURN false;
     END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (lower(user_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (lower(display_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (lower(display_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (scim.fold(user_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (scim.fold(display_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (scim.fold(display_name) %s)', ops);
     RETURN true;
 END
 $$;

@@ -15,6 +15,7 @@ pub mod api_tenant;
 pub mod auth;
 pub mod credentials_http;
 pub mod error;
+pub mod fold;
 pub mod http;
 pub mod oauth;
 pub mod policy;
@@ -44,6 +45,11 @@ fn check_for_interrupts() {
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+pgrx::extension_sql_file!(
+    "../sql/fold.sql",
+    name = "fold",
+    requires = ["bootstrap", fold::scim_fold_version]
+);
 pgrx::extension_sql_file!(
     "../sql/policy.sql",
     name = "policy",

@@ -102,9 +102,34 @@ mod tests {
         use rand::rngs::StdRng;
         use rand::{Rng, SeedableRng};
         let mut rng = StdRng::seed_from_u64(7643);
-        let words = ["ab", "Ab", "abc", "b_c", "x%y", "ÄB", "zz", "a"];
+        // Non-ASCII case variants too: folding (ß/SS, final sigma, İ/ı,
+        // Cyrillic), NFC vs NFD (é / e + U+0301), emoji.
+        let words = [
+            "ab",
+            "Ab",
+            "abc",
+            "b_c",
+            "x%y",
+            "ÄB",
+            "äb",
+            "zz",
+            "a",
+            "Straße",
+            "STRASSE",
+            "ΟΔΟΣ",
+            "οδος",
+            "İ",
+            "ı",
+            "I",
+            "e\u{301}",
+            "É",
+            "ПРИВЕТ",
+            "привет",
+            "🎉",
+            "ﬁ",
+        ];
         let pick = |rng: &mut StdRng, xs: &[&'static str]| xs[rng.gen_range(0..xs.len())];
-        for i in 0..120 {
+        for i in 0..200 {
             let mut u = json!({"userName": format!("{}{}", pick(&mut rng, &words), i)});
             if rng.gen_bool(0.6) {
                 u["displayName"] = json!(pick(&mut rng, &words));

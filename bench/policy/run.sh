@@ -121,7 +121,7 @@ cat > "$WORK/handwritten.sql" <<'SQL'
 -- written directly against the tables (userName lookup only).
 WITH RECURSIVE
 u AS (SELECT x.id FROM scim.users x
-       WHERE x.tenant_id = (SELECT scim.current_tenant()) AND lower(x.user_name) = lower(:'ref')
+       WHERE x.tenant_id = (SELECT scim.current_tenant()) AND scim.fold(x.user_name) = scim.fold(:'ref')
          AND coalesce(x.active, true)),
 g(id) AS (SELECT m.group_id FROM u JOIN scim.members m ON m.tenant_id = (SELECT scim.current_tenant()) AND m.member_id = u.id
           UNION

@@ -58,8 +58,9 @@ SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
 /// userName (case-insensitive, unique), externalId (only if unique in the
 /// tenant: an ambiguous externalId names nobody).
 const USER_BY_ID: &str = user_row!("LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1");
-const USER_BY_NAME: &str =
-    user_row!("LEFT JOIN scim.users u ON u.tenant_id = t.id AND lower(u.user_name) = lower($1)");
+const USER_BY_NAME: &str = user_row!(
+    "LEFT JOIN scim.users u ON u.tenant_id = t.id AND scim.fold(u.user_name) = scim.fold($1)"
+);
 const USER_BY_EXTERNAL_ID: &str = user_row!(
     "LEFT JOIN LATERAL (
        SELECT (array_agg(x.id))[1] AS id, bool_and(coalesce(x.active, true)) AS active

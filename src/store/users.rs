@@ -32,7 +32,7 @@ fn promote(resource: &Value) -> Promoted {
             .map(|a| {
                 a.iter()
                     .filter_map(|e| e.get("value").and_then(Value::as_str))
-                    .map(scim_core::filter::fold_case)
+                    .map(|v| scim_core::casefold::fold_case(v).into_owned())
                     .collect()
             })
             .unwrap_or_default(),

@@ -4,6 +4,7 @@
 //! fuzzed with plain `cargo test`. The extension crate owns storage (SPI)
 //! and turns [`error::ScimError`] into SQL errors / HTTP responses.
 
+pub mod casefold;
 pub mod error;
 pub mod filter;
 pub mod http;

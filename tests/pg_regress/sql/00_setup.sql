@@ -21,6 +21,6 @@ $$;
 
 -- uid(userName) / gid(displayName): ids without printing them.
 CREATE FUNCTION uid(n text) RETURNS text LANGUAGE sql AS
-$$ SELECT id::text FROM scim.users WHERE tenant_id = scim.current_tenant() AND lower(user_name) = lower(n) $$;
+$$ SELECT id::text FROM scim.users WHERE tenant_id = scim.current_tenant() AND scim.fold(user_name) = scim.fold(n) $$;
 CREATE FUNCTION gid(n text) RETURNS text LANGUAGE sql AS
-$$ SELECT id::text FROM scim.groups WHERE tenant_id = scim.current_tenant() AND lower(display_name) = lower(n) $$;
+$$ SELECT id::text FROM scim.groups WHERE tenant_id = scim.current_tenant() AND scim.fold(display_name) = scim.fold(n) $$;

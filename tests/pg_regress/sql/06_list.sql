@@ -144,6 +144,6 @@ SELECT (SELECT count(*) FROM scim.scim_filter('displayName eq "LISTERS"', 'Group
        (SELECT count(*) FROM scim.scim_filter(format('groups.value eq "%s"', gid('Listers')))) AS users_in_group;
 
 -- The generated SQL binds values; the statement for EXPLAIN inlines them quoted.
-SELECT scim.scim_filter_sql('userName eq "o''brien"') LIKE '%lower(E''o''''brien'')%' AS quoted;
+SELECT scim.scim_filter_sql('userName eq "o''brien"') LIKE '%scim.fold(r.user_name) = %''o''''brien''%' AS quoted;
 SELECT scim.scim_filter_sql('userName eq "$1"') LIKE '%''$1''%' AS not_resubstituted;
 RESET scim.tenant;

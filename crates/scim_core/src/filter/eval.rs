@@ -9,16 +9,8 @@ use serde_json::Value;
 
 use super::ast::CompareOp;
 use super::bind::{parse_datetime, BoundAttr, BoundFilter, BoundValue};
+use crate::casefold::fold_case;
 use crate::schema::{AttrDef, AttrScope, ResolvedAttr};
-
-/// Case folding for caseExact=false comparisons: per-character Unicode
-/// simple lowercase mapping, which is what Postgres `lower()` does in a
-/// UTF-8 database (`str::to_lowercase` differs: final sigma, U+0130).
-pub fn fold_case(s: &str) -> String {
-    s.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
-}
 
 /// `pr`: present and non-empty: not missing, not null, not `""`, `[]`, `{}`.
 pub fn is_present(v: &Value) -> bool {

@@ -14,8 +14,9 @@
 //! * **Case.** Operators, `and`/`or`/`not`, `true`/`false`/`null` and
 //!   attribute names are case-insensitive. String comparisons follow the
 //!   attribute's `caseExact`: case-insensitive ones compare
-//!   [`fold_case`]d values (`lower()` in SQL; the two agree in a UTF-8
-//!   database).
+//!   [`fold_case`]d values (the same Rust function as `scim.fold()` in
+//!   SQL, so both agree in every database locale; see
+//!   [`crate::casefold`]).
 //! * **Operators.** `co`/`sw`/`ew` are substring/prefix/suffix (`LIKE`
 //!   with `\`, `%`, `_` escaped). `gt`/`ge`/`lt`/`le` compare strings by
 //!   bytes (`COLLATE "C"`) and dateTimes as instants; they are rejected
@@ -63,7 +64,7 @@
 //!
 //! Assumptions shared with storage: the JSON has canonical attribute
 //! names ([`eval`] also accepts other casings); promoted columns equal
-//! the JSON they shadow; `email_values` holds `lower()` of every string
+//! the JSON they shadow; `email_values` holds [`fold_case`] of every string
 //! `emails[].value`; stored values have their schema types (a JSON value
 //! of another type never matches in either path).
 
@@ -73,12 +74,13 @@ mod eval;
 mod parser;
 mod sql;
 
+pub use crate::casefold::fold_case;
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
 pub use bind::{bind, bind_value_filter, BoundAttr, BoundFilter, BoundValue};
-pub use eval::{eval, eval_value_filter, fold_case, is_present};
+pub use eval::{eval, eval_value_filter, is_present};
 pub use parser::{MAX_DEPTH, MAX_LEN};
 pub use sql::{
-    compile_bound, compile_sort_key, is_canonical_uuid, like_pattern, CompiledFilter,
+    compile_bound, compile_sort_key, is_canonical_uuid, like_pattern, CompiledFilter, FOLD_SQL,
     MEMBER_DISPLAY_SQL,
 };
 

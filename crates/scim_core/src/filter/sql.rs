@@ -9,8 +9,11 @@
 //! Only canonical attribute names from the schema, fixed SQL and
 //! placeholders appear in the text; never user input.
 
+use std::borrow::Cow;
+
 use super::ast::CompareOp;
 use super::bind::{BoundAttr, BoundFilter, BoundValue};
+use crate::casefold::fold_case;
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttrDef, AttrScope, AttrType, ResolvedAttr, ResourceKind, ResourceTypeDef};
 
@@ -27,6 +30,10 @@ pub struct CompiledFilter {
     /// generic plan.
     pub per_call_plan: bool,
 }
+
+/// The SQL name of [`fold_case`] (declared in sql/bootstrap.sql): what
+/// caseExact=false columns are compared, indexed and sorted by.
+pub const FOLD_SQL: &str = "scim.fold";
 
 /// How a group member's `display` is derived (used by `members.display`
 /// filters; resource rendering must use the same rule).
@@ -240,24 +247,24 @@ impl Compiler<'_> {
         }
     }
 
-    /// The comparison on a text expression `x` (may be NULL: the caller guards).
+    /// The comparison on a text expression `x` (may be NULL: the caller
+    /// guards). Case-insensitive: `scim.fold(x)` against the literal folded
+    /// here by the same function (one call per row, none per statement).
     fn text_cmp(&mut self, x: &str, ci: bool, op: CompareOp, s: &str) -> String {
-        let lhs = if ci {
-            format!("lower({x})")
+        let (lhs, s) = if ci {
+            (format!("{FOLD_SQL}({x})"), fold_case(s))
         } else {
-            x.to_string()
+            (x.to_string(), Cow::Borrowed(s))
         };
         if op.is_substring() {
-            let p = self.param(like_pattern(s, op));
-            let rhs = if ci { format!("lower({p})") } else { p };
-            return format!("{lhs} LIKE {rhs}");
+            let p = self.param(like_pattern(&s, op));
+            return format!("{lhs} LIKE {p}");
         }
-        let p = self.param(s.to_string());
-        let rhs = if ci { format!("lower({p})") } else { p };
+        let p = self.param(s.into_owned());
         if op.is_ordering() {
-            format!("({lhs} COLLATE \"C\") {} {rhs}", sql_op(op))
+            format!("({lhs} COLLATE \"C\") {} {p}", sql_op(op))
         } else {
-            format!("{lhs} {} {rhs}", sql_op(op))
+            format!("{lhs} {} {p}", sql_op(op))
         }
     }
 
@@ -278,7 +285,7 @@ impl Compiler<'_> {
             }
             (Leaf::Uuid(x), BoundValue::String(s)) => {
                 let v = if ci {
-                    super::eval::fold_case(s)
+                    fold_case(s).into_owned()
                 } else {
                     s.clone()
                 };
@@ -353,9 +360,9 @@ impl Compiler<'_> {
             && a.scope == AttrScope::Core
             && a.attr.name == "emails";
         let v = value.filter(|_| is_emails)?;
-        let p = self.param(v.to_string());
+        let p = self.param(fold_case(v).into_owned());
         Some(format!(
-            "r.email_values IS NOT NULL AND r.email_values @> ARRAY[lower({p})]"
+            "r.email_values IS NOT NULL AND r.email_values @> ARRAY[{p}]"
         ))
     }
 
@@ -497,7 +504,7 @@ pub fn compile_bound(
 }
 
 /// `ORDER BY` expression for `sortBy` (RFC 7644 §3.4.2.3). Strings sort
-/// by bytes (`COLLATE "C"`), lower-cased unless caseExact; a multi-valued
+/// by bytes (`COLLATE "C"`) of their [`FOLD_SQL`] key unless caseExact; a multi-valued
 /// attribute sorts by its primary value, else its first. Errors are 400
 /// `invalidValue`.
 pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<String> {
@@ -534,7 +541,7 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
     let ci = !leaf.case_exact;
     let text_key = |x: String| {
         if ci {
-            format!("lower({x}) COLLATE \"C\"")
+            format!("{FOLD_SQL}({x}) COLLATE \"C\"")
         } else {
             format!("({x}) COLLATE \"C\"")
         }
@@ -561,7 +568,7 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
             let pick = if leaf.ty == AttrType::Boolean {
                 format!("x.e->'{}'", sub.name)
             } else if ci {
-                format!("lower(x.e->>'{}')", sub.name)
+                format!("{FOLD_SQL}(x.e->>'{}')", sub.name)
             } else {
                 format!("x.e->>'{}'", sub.name)
             };

@@ -120,13 +120,17 @@ fn case_exact_string_attributes() {
 }
 
 #[test]
-fn unicode_case_folding_matches_postgres_lower() {
-    assert_eq!(fold_case("ÉCOLE"), "école");
-    // per character: no final-sigma rule, U+0130 maps to plain i
-    assert_eq!(fold_case("ΟΔΟΣ"), "οδοσ");
-    assert_eq!(fold_case("İ"), "i");
-    let r = json!({"userName": "ÉCOLE"});
-    assert!(matches(&USER_TYPE, &r, r#"userName eq "école""#).unwrap());
+fn case_insensitive_comparisons_use_unicode_caseless_matching() {
+    let u = |name: &str, f: &str| matches(&USER_TYPE, &json!({"userName": name}), f).unwrap();
+    assert!(u("ÉCOLE", r#"userName eq "école""#));
+    assert!(u("e\u{301}cole", r#"userName eq "ÉCOLE""#)); // NFD vs NFC
+    assert!(u("Straße", r#"userName eq "STRASSE""#)); // full folding
+    assert!(u("ΟΔΟΣ", r#"userName eq "οδος""#)); // final sigma
+    assert!(u("ALICE", r#"userName eq "alice""#)); // no Turkic tailoring
+    assert!(!u("İstanbul", r#"userName eq "istanbul""#));
+    assert!(u("ПРИВЕТ мир", r#"userName sw "привет""#));
+    assert!(u("🎉Party", r#"userName co "🎉P""#));
+    assert!(!u("Ärger", r#"userName eq "arger""#));
 }
 
 #[test]

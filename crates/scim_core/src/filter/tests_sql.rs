@@ -15,13 +15,14 @@ fn group(f: &str) -> CompiledFilter {
 }
 
 #[test]
-fn user_name_lookup_uses_the_lower_index() {
+fn user_name_lookup_uses_the_fold_index() {
     let c = user(r#"userName eq "BJensen@Example.com""#);
     assert_eq!(
         c.sql,
-        "(r.user_name IS NOT NULL AND lower(r.user_name) = lower($2))"
+        "(r.user_name IS NOT NULL AND scim.fold(r.user_name) = $2)"
     );
-    assert_eq!(c.params, ["BJensen@Example.com"]);
+    // the literal is folded in Rust by the same function as scim.fold()
+    assert_eq!(c.params, ["bjensen@example.com"]);
     // Okta/Entra variants: operator and attribute casing, URN prefix
     for f in [
         r#"USERNAME EQ "x""#,
@@ -29,7 +30,7 @@ fn user_name_lookup_uses_the_lower_index() {
     ] {
         assert_eq!(
             user(f).sql,
-            "(r.user_name IS NOT NULL AND lower(r.user_name) = lower($2))"
+            "(r.user_name IS NOT NULL AND scim.fold(r.user_name) = $2)"
         );
     }
 }
@@ -42,7 +43,7 @@ fn external_id_and_display_name_lookups() {
     let c = group(r#"displayName eq "Tour Guides""#);
     assert_eq!(
         c.sql,
-        "(r.display_name IS NOT NULL AND lower(r.display_name) = lower($2))"
+        "(r.display_name IS NOT NULL AND scim.fold(r.display_name) = $2)"
     );
     let c = group(r#"externalId eq "g""#);
     assert_eq!(c.sql, "(r.external_id IS NOT NULL AND r.external_id = $2)");
@@ -62,8 +63,9 @@ fn placeholders_start_at_first_param_and_values_never_reach_the_sql() {
         assert!(c.sql.contains(&format!("${n}")), "{}", c.sql);
     }
     assert!(!c.sql.contains("$6") && !c.sql.contains(&format!("${}", 7 + c.params.len())));
-    assert_eq!(c.params[0], evil);
-    assert_eq!(c.params[1], format!("%{evil}%"));
+    let folded = fold_case(evil);
+    assert_eq!(c.params[0], folded);
+    assert_eq!(c.params[1], format!("%{folded}%"));
 }
 
 #[test]
@@ -71,12 +73,12 @@ fn substring_operators_escape_like_wildcards() {
     let c = user(r#"userName co "50%_off\\now""#);
     assert_eq!(
         c.sql,
-        "(r.user_name IS NOT NULL AND lower(r.user_name) LIKE lower($2))"
+        "(r.user_name IS NOT NULL AND scim.fold(r.user_name) LIKE $2)"
     );
     assert_eq!(c.params, [r"%50\%\_off\\now%"]);
     assert_eq!(user(r#"userName sw "a_""#).params, [r"a\_%"]);
     assert_eq!(user(r#"userName ew "%""#).params, [r"%\%"]);
-    // case-exact: no lower()
+    // case-exact: no scim.fold()
     let c = user(r#"externalId sw "A%""#);
     assert_eq!(
         c.sql,
@@ -91,7 +93,7 @@ fn ordering_uses_byte_collation() {
     let c = user(r#"userName gt "m""#);
     assert_eq!(
         c.sql,
-        "(r.user_name IS NOT NULL AND (lower(r.user_name) COLLATE \"C\") > lower($2))"
+        "(r.user_name IS NOT NULL AND (scim.fold(r.user_name) COLLATE \"C\") > $2)"
     );
     let c = user(r#"externalId le "m""#);
     assert_eq!(
@@ -101,7 +103,7 @@ fn ordering_uses_byte_collation() {
     let c = user(r#"title lt "m""#);
     assert!(
         c.sql
-            .contains("(lower(r.resource->>'title') COLLATE \"C\") < lower($2)"),
+            .contains("(scim.fold(r.resource->>'title') COLLATE \"C\") < $2"),
         "{}",
         c.sql
     );
@@ -145,17 +147,13 @@ fn emails_use_the_gin_array() {
     let c = user(r#"emails.value eq "A@B.com""#);
     assert!(
         c.sql
-            .starts_with("(r.email_values IS NOT NULL AND r.email_values @> ARRAY[lower($3)] AND "),
+            .starts_with("(r.email_values IS NOT NULL AND r.email_values @> ARRAY[$3] AND "),
         "{}",
         c.sql
     );
     assert!(c.sql.contains(expected_exists), "{}", c.sql);
-    assert!(
-        c.sql.contains("lower(e->>'value') = lower($2)"),
-        "{}",
-        c.sql
-    );
-    assert_eq!(c.params, ["A@B.com", "A@B.com"]);
+    assert!(c.sql.contains("scim.fold(e->>'value') = $2"), "{}", c.sql);
+    assert_eq!(c.params, ["a@b.com", "a@b.com"]);
     // `emails eq` means emails.value
     assert_eq!(user(r#"emails eq "A@B.com""#), c);
     // Entra's shape and the bracket form compile identically
@@ -163,7 +161,7 @@ fn emails_use_the_gin_array() {
     let bracket = user(r#"emails[type eq "work" and value eq "x@y.com"]"#);
     assert_eq!(entra, bracket);
     assert!(
-        entra.sql.contains("r.email_values @> ARRAY[lower($4)]"),
+        entra.sql.contains("r.email_values @> ARRAY[$4]"),
         "{}",
         entra.sql
     );
@@ -192,7 +190,7 @@ fn json_attributes_and_extensions() {
     let c = user(r#"name.familyName eq "Jensen""#);
     assert_eq!(
         c.sql,
-        "COALESCE(jsonb_typeof(r.resource->'name'->'familyName') = 'string' AND lower(r.resource->'name'->>'familyName') = lower($2), false)"
+        "COALESCE(jsonb_typeof(r.resource->'name'->'familyName') = 'string' AND scim.fold(r.resource->'name'->>'familyName') = $2, false)"
     );
     let c = user(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#);
     assert!(
@@ -254,7 +252,7 @@ fn membership_goes_through_the_members_table() {
     assert!(c.sql.contains(MEMBER_DISPLAY_SQL), "{}", c.sql);
     let c = group(r#"members.type eq "user""#);
     assert!(!c.sql.contains("JOIN"), "{}", c.sql);
-    assert!(c.sql.contains("lower(m.member_type) = lower($2)"));
+    assert!(c.sql.contains("scim.fold(m.member_type) = $2"));
     let c = group("members pr");
     assert_eq!(
         c.sql,
@@ -276,7 +274,7 @@ fn not_and_logic_structure() {
     let c = user(r#"not (userName eq "a") and (title pr or nickName pr)"#);
     assert_eq!(
         c.sql,
-        "(NOT ((r.user_name IS NOT NULL AND lower(r.user_name) = lower($2))) AND (COALESCE(r.resource->'title' NOT IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb), false) OR COALESCE(r.resource->'nickName' NOT IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb), false)))"
+        "(NOT ((r.user_name IS NOT NULL AND scim.fold(r.user_name) = $2)) AND (COALESCE(r.resource->'title' NOT IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb), false) OR COALESCE(r.resource->'nickName' NOT IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb), false)))"
     );
     let c = user("title eq null");
     assert!(
@@ -290,8 +288,8 @@ fn not_and_logic_structure() {
 #[test]
 fn sort_keys() {
     let k = |p: &str| compile_sort_key(&USER_TYPE, p).unwrap_or_else(|e| panic!("{p}: {e}"));
-    assert_eq!(k("userName"), "lower(r.user_name) COLLATE \"C\"");
-    assert_eq!(k("USERNAME"), "lower(r.user_name) COLLATE \"C\"");
+    assert_eq!(k("userName"), "scim.fold(r.user_name) COLLATE \"C\"");
+    assert_eq!(k("USERNAME"), "scim.fold(r.user_name) COLLATE \"C\"");
     assert_eq!(k("externalId"), "(r.external_id) COLLATE \"C\"");
     assert_eq!(k("id"), "r.id");
     assert_eq!(k("active"), "r.active");
@@ -299,18 +297,18 @@ fn sort_keys() {
     assert_eq!(k("meta.lastModified"), "r.last_modified");
     assert_eq!(
         k("name.familyName"),
-        "lower(r.resource->'name'->>'familyName') COLLATE \"C\""
+        "scim.fold(r.resource->'name'->>'familyName') COLLATE \"C\""
     );
     assert_eq!(
         k("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
-        "lower(r.resource->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'->>'department') COLLATE \"C\""
+        "scim.fold(r.resource->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'->>'department') COLLATE \"C\""
     );
     let emails = k("emails");
     assert_eq!(emails, k("emails.value"));
     assert!(emails.contains("ORDER BY (x.e->'primary' = 'true'::jsonb) IS TRUE DESC, x.n LIMIT 1"));
     assert_eq!(
         compile_sort_key(&GROUP_TYPE, "displayName").unwrap(),
-        "lower(r.display_name) COLLATE \"C\""
+        "scim.fold(r.display_name) COLLATE \"C\""
     );
     for bad in [
         "nope",

@@ -722,7 +722,7 @@ fn contains(a: &AttrDef, x: &Value, y: &Value) -> bool {
 fn scalar_eq(def: &AttrDef, x: &Value, y: &Value) -> bool {
     match (x, y) {
         (Value::String(p), Value::String(q)) if !def.case_exact => {
-            p.to_lowercase() == q.to_lowercase()
+            crate::casefold::fold_case(p) == crate::casefold::fold_case(q)
         }
         _ => x == y,
     }
