@@ -72,8 +72,10 @@ CREATE TRIGGER tenants_merge_default BEFORE INSERT ON scim.tenants
 -- The current tenant: GUC scim.tenant holds a tenant id or name; unset or
 -- empty means the default tenant. An unknown tenant is an error, never a
 -- silent fallback.
+-- SECURITY DEFINER: resolving the GUC reads scim.tenants, which a role
+-- given direct (RLS-confined) table access must not be able to read.
 CREATE FUNCTION scim.current_tenant() RETURNS uuid
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER AS $$
 DECLARE
     setting text := nullif(current_setting('scim.tenant', true), '');
     found   uuid;

@@ -425,3 +425,23 @@ def test_if_match_list_and_unquoted_forms(scim):
     r = scim.put(f"/Users/{u['id']}", user_body(u["userName"]), headers={"If-Match": f'W/"999", {v}'})
     assert r.status_code == 200, r.text
     assert_error(scim.put(f"/Users/{u['id']}", user_body(u["userName"]), headers={"If-Match": "garbage"}), 412)
+
+
+def test_password_changes_persist_as_new_hashes(scim, sql):
+    """A password is stored as an argon2id hash only; a change writes a new
+    hash, other changes keep it, and it is never returned."""
+    u = scim.create_user(password="First-Secret-1")
+    stored = lambda: sql("SELECT password_hash FROM scim.users WHERE id = %s", (u["id"],))[0][0]  # noqa: E731
+    h1 = stored()
+    assert h1.startswith("$argon2id$") and "First-Secret-1" not in h1
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    r = scim.patch(f"/Users/{u['id']}", {"schemas": [patch],
+                                         "Operations": [{"op": "replace", "path": "password", "value": "Second-Secret-2"}]})
+    assert r.status_code == 200, r.text
+    h2 = stored()
+    assert h2.startswith("$argon2id$") and h2 != h1
+    r = scim.patch(f"/Users/{u['id']}", {"schemas": [patch],
+                                         "Operations": [{"op": "replace", "path": "title", "value": "kept"}]})
+    assert r.status_code == 200, r.text
+    assert stored() == h2
+    assert "password" not in r.json() and "password" not in scim.read("Users", u["id"])
