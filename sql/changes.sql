@@ -48,8 +48,11 @@ CREATE POLICY tenant_isolation ON scim.changes
 
 -- Writers: statement-level triggers, one INSERT per statement. Rows of a
 -- tenant being deleted are not recorded (its resources go with it).
+-- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
+-- it to its tenant's rows) is in the feed too, without granting it the
+-- feed's table; the rows come only from the statement's transition tables.
 CREATE FUNCTION scim._changes_resources() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -87,7 +90,7 @@ CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
 
 CREATE FUNCTION scim._changes_members() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
