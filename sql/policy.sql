@@ -208,13 +208,20 @@ $$;
 
 -- The recorded changes of the CURRENT tenant after change number `since`
 -- (a notified number minus one reads that change), oldest first.
+-- The caller's tenant as the API resolves it (scim._api_tenant: a
+-- scim_session binding is enforced, so a token-bound role cannot read
+-- another tenant's changes by setting the GUC). plpgsql: that Rust function
+-- is created later in the install script.
 CREATE FUNCTION scim.scim_policy_changes(since bigint DEFAULT 0)
 RETURNS TABLE (seq bigint, all_users boolean, users uuid[], at timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     SELECT c.seq, c.all_users, c.users, c.at
       FROM scim.policy_changes c
-     WHERE c.tenant_id = scim.current_tenant() AND c.seq > since
-     ORDER BY c.seq
+     WHERE c.tenant_id = scim._api_tenant() AND c.seq > since
+     ORDER BY c.seq;
+END
 $$;
 
 -- The policy graph of these tenants changed (nesting, bindings, policies):

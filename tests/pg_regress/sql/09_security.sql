@@ -98,6 +98,7 @@ SET ROLE sec_tenant_app;
 SET scim.tenant = 'sec_a';
 SELECT try($$ SELECT scim.scim_list('User') $$);
 SELECT try($$ SELECT count(*) FROM scim.scim_changes() $$);
+SELECT try($$ SELECT count(*) FROM scim.scim_policy_changes() $$);
 SELECT try($$ SELECT scim.scim_session('scim_00000000000000000000000000000000_nope') $$);
 BEGIN;
 SELECT scim.scim_session(:'b_token') IS NOT NULL AS bound;
@@ -105,6 +106,7 @@ SELECT (scim.scim_list('User', 'userName sw "sec_"'))->'Resources'->0->>'userNam
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "sec_bound_user"}')->>'userName' $$);
 SELECT set_config('scim.tenant', 'sec_a', true) IS NOT NULL AS switched;
 SELECT try($$ SELECT scim.scim_list('User') $$);
+SELECT try($$ SELECT count(*) FROM scim.scim_policy_changes() $$);
 COMMIT;
 SELECT try($$ SELECT scim.scim_list('User') $$);
 SELECT try($$ DELETE FROM scim.users $$);
