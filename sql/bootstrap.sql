@@ -72,6 +72,24 @@ CREATE TRIGGER tenants_merge_default BEFORE INSERT ON scim.tenants
 -- The current tenant: GUC scim.tenant holds a tenant id or name; unset or
 -- empty means the default tenant. An unknown tenant is an error, never a
 -- silent fallback.
+-- The one way SQL raises a SCIM error (the Rust side raises the same shape,
+-- src/error.rs): MESSAGE is the human-readable detail, DETAIL carries
+-- {"status", "scimType"} as JSON (scim_http turns it back into a SCIM
+-- error body), the SQLSTATE is the closest standard one.
+CREATE FUNCTION scim._raise(status int, scim_type text, message text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = message,
+        ERRCODE = CASE status
+                      WHEN 400 THEN '22023' WHEN 401 THEN '28000' WHEN 403 THEN '42501'
+                      WHEN 404 THEN 'P0002' WHEN 409 THEN '23505' WHEN 412 THEN '55000'
+                      WHEN 413 THEN '54000' WHEN 501 THEN '0A000' ELSE 'XX000' END,
+        DETAIL = CASE WHEN scim_type IS NULL THEN format('{"status":%s}', status)
+                      ELSE format('{"status":%s,"scimType":%s}', status, to_json(scim_type)) END;
+END
+$$;
+
 -- SECURITY DEFINER: resolving the GUC reads scim.tenants, which a role
 -- given direct (RLS-confined) table access must not be able to read.
 CREATE FUNCTION scim.current_tenant() RETURNS uuid
@@ -89,9 +107,7 @@ BEGIN
         SELECT id INTO found FROM scim.tenants WHERE name = setting;
     END IF;
     IF found IS NULL THEN
-        RAISE EXCEPTION 'unknown tenant "%" (GUC scim.tenant)', setting
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', format('unknown tenant "%s" (GUC scim.tenant)', setting));
     END IF;
     RETURN found;
 END

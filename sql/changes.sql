@@ -146,8 +146,7 @@ LANGUAGE plpgsql AS $$
 DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
 BEGIN
     IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 10000'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
     END IF;
     PERFORM scim._changes_number();
     RETURN QUERY

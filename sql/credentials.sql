@@ -91,16 +91,14 @@ DECLARE
     fresh text;
 BEGIN
     IF overlap IS NULL OR overlap < interval '0' THEN
-        RAISE EXCEPTION 'overlap must be zero or positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
     END IF;
     SELECT * INTO old FROM scim.tokens t
      WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
        AND (t.expires IS NULL OR t.expires > clock_timestamp())
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'token % not found (or revoked or expired)', token_id
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
     END IF;
     fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
     UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
@@ -128,8 +126,7 @@ BEGIN
     UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
      WHERE c.tenant_id = tenant AND c.id = client_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'OAuth client % not found', client_id
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
     END IF;
     UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
      WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
@@ -153,8 +150,7 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
 BEGIN
     IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
-        RAISE EXCEPTION 'requests_per_second and burst must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
     END IF;
     INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
     VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)

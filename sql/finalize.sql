@@ -10,11 +10,9 @@ BEGIN
     RETURN created;
 EXCEPTION
     WHEN unique_violation THEN
-        RAISE EXCEPTION 'tenant "%" already exists', scim_tenant_create.name
-            USING ERRCODE = 'unique_violation', DETAIL = '{"status":409,"scimType":"uniqueness"}';
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
     WHEN check_violation OR not_null_violation THEN
-        RAISE EXCEPTION 'a tenant name must be a non-empty string'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
 END
 $$;
 
@@ -35,8 +33,7 @@ BEGIN
     UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
      WHERE tenant_id = scim.current_tenant() AND id = token_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'token % not found', token_id
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
     END IF;
 END
 $$;

@@ -38,8 +38,7 @@ BEGIN
          WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
     END IF;
     IF g IS NULL THEN
-        RAISE EXCEPTION 'Group ''%'' not found', group_ref
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('Group ''%s'' not found', group_ref));
     END IF;
     RETURN g;
 END
@@ -51,8 +50,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'policy "%" not found', policy
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', policy));
     END IF;
 END
 $$;
@@ -111,8 +109,7 @@ BEGIN
      WHERE id = t AND default_policy = scim_policy_delete.name;
     DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'policy "%" not found', scim_policy_delete.name
-            USING ERRCODE = 'no_data_found', DETAIL = '{"status":404}';
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
     END IF;
 END
 $$;

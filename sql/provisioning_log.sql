@@ -48,8 +48,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE tenant uuid := scim.current_tenant();
 BEGIN
     IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 10000'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
     END IF;
     RETURN QUERY
         SELECT l.* FROM scim.provisioning_log l
@@ -86,8 +85,7 @@ CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, 
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        RAISE EXCEPTION 'a retention must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"status":400,"scimType":"invalidValue"}';
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
     END IF;
     IF provisioning_log IS NOT NULL THEN
         INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
