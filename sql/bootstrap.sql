@@ -383,12 +383,3 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
      WHERE m.tenant_id OPERATOR(pg_catalog.=) _group_members.tenant
        AND m.group_id OPERATOR(pg_catalog.=) _group_members.group_id
 $$;
-
--- Token lookup must work before the tenant is known (the token decides
--- it), so it bypasses RLS: SECURITY DEFINER, owned by the extension owner,
--- and returns only the hash to compare.
-CREATE FUNCTION scim._token_secret(token_id uuid)
-RETURNS TABLE (tenant_id uuid, secret_hash bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT t.tenant_id, t.secret_hash FROM scim.tokens t WHERE t.id = token_id AND t.revoked IS NULL
-$$;
