@@ -4,7 +4,9 @@ modules; pytest puts this directory on sys.path)."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 import requests
@@ -191,3 +193,16 @@ def ids(list_response: dict) -> list[str]:
 
 def version_number(etag: str) -> str:
     return etag.removeprefix("W/").strip('"')
+
+
+def run_parallel(fns):
+    """Run the callables at once (released together by a barrier), one
+    thread each; their results in order."""
+    barrier = threading.Barrier(len(fns))
+
+    def go(fn):
+        barrier.wait()
+        return fn()
+
+    with ThreadPoolExecutor(len(fns)) as pool:
+        return list(pool.map(go, fns))

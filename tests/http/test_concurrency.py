@@ -1,29 +1,15 @@
 """Concurrent writes: no lost membership updates, exactly one winner per
 version with If-Match, racing duplicate creates give 409 (never 500)."""
 
-from concurrent.futures import ThreadPoolExecutor
-import threading
-
 import pytest
 
-from scimhttp import Scim, assert_error, op, uniq, user_body, version_number
+from scimhttp import Scim, assert_error, op, run_parallel, uniq, user_body, version_number
 
 THREADS = 8
 
 
 def clients(scim, n=THREADS):
     return [Scim(scim.base, scim.token) for _ in range(n)]
-
-
-def run_parallel(fns):
-    barrier = threading.Barrier(len(fns))
-
-    def go(fn):
-        barrier.wait()
-        return fn()
-
-    with ThreadPoolExecutor(len(fns)) as pool:
-        return list(pool.map(go, fns))
 
 
 def test_concurrent_member_adds_and_removes_are_never_lost(scim):

@@ -3,9 +3,7 @@ database locale: racing creates of case variants (non-ASCII, NFC/NFD) give
 exactly one winner, also in a database whose LC_CTYPE is C, where Postgres
 lower() would leave 'Ä' and 'ä' apart (issue 19)."""
 
-from concurrent.futures import ThreadPoolExecutor
 import json
-import threading
 import unicodedata
 import uuid
 
@@ -13,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from scimhttp import Scim, assert_error, ids, uniq, user_body
+from scimhttp import Scim, assert_error, ids, run_parallel, uniq, user_body
 
 THREADS = 8
 
@@ -23,17 +21,6 @@ def variants(base: str) -> list[str]:
     nfd = unicodedata.normalize("NFD", base)
     return [base, base.upper(), base.lower(), base.swapcase(), nfd, nfd.upper(),
             base.replace("ß", "SS"), base.upper().replace("SS", "ẞ")]
-
-
-def run_parallel(fns):
-    barrier = threading.Barrier(len(fns))
-
-    def go(fn):
-        barrier.wait()
-        return fn()
-
-    with ThreadPoolExecutor(len(fns)) as pool:
-        return list(pool.map(go, fns))
 
 
 @pytest.fixture(scope="module")
