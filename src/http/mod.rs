@@ -135,7 +135,7 @@ fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimRe
 pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     crate::provisioning_log::note_target(tenant, req);
     let mut resp = as_tenant(tenant, || route_request(tenant, req))?;
-    if let Some(base) = base_url(req) {
+    if let Some(base) = base_url() {
         resp.absolutize(&base);
     }
     Ok(resp)
@@ -146,7 +146,7 @@ pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
 /// `ALTER ROLE … SET`, or `scim_postgrest` from nginx's own header). Never
 /// a request header: `Host`, `X-Forwarded-*` and `X-Scim-Base-Url` come
 /// from the client. Unset: relative URLs.
-fn base_url(_req: &Request) -> Option<String> {
+fn base_url() -> Option<String> {
     let url = crate::settings::string("scim.public_url")?;
     let url = url.trim().trim_end_matches('/');
     let plausible = (url.starts_with("https://") || url.starts_with("http://"))
