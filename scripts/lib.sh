@@ -265,3 +265,36 @@ ensure_venv() {
             touch "$VENV/.stamp"
     fi
 }
+
+# ── Earlier releases (the upgrade test) ─────────────────────────────────
+# Release 0.1.0 is commit d3d36c8: the version an upgrade starts from.
+UPGRADE_BASE_VERSION="0.1.0"
+UPGRADE_BASE_COMMIT="d3d36c8f5be4e85af73dd8f0a2463bf2b5cfa2e7"
+
+# build_base_package COMMIT: the extension package of an earlier release,
+# built (debug) from the repository's history once and cached by commit in
+# target/upgrade-base/COMMIT/package. It builds in the checkout's own
+# target directory: dependencies the two versions share compile once.
+# Prints the package directory.
+build_base_package() {
+    local commit="$1" dir="$ROOT/target/upgrade-base/$1"
+    if [ -f "$dir/package/.complete" ]; then
+        echo "$dir/package"
+        return 0
+    fi
+    git -C "$ROOT" cat-file -e "$commit^{commit}" 2>/dev/null || {
+        log "commit $commit (release $UPGRADE_BASE_VERSION) is not in this clone: the upgrade test builds it" \
+            "from history (a shallow clone needs 'git fetch --unshallow')"
+        return 1
+    }
+    log "building release $UPGRADE_BASE_VERSION from commit ${commit:0:7} (cached in ${dir#"$ROOT"/})"
+    rm -rf "$dir" && mkdir -p "$dir/src" || return 1
+    git -C "$ROOT" archive "$commit" | tar -x -C "$dir/src" || return 1
+    if ! (cd "$dir/src" && CARGO_TARGET_DIR="$ROOT/target" cargo pgrx package --debug \
+        --pg-config "$PG_CONFIG" --out-dir "$dir/package" >"$dir/build.log" 2>&1); then
+        tail -50 "$dir/build.log" >&2
+        return 1
+    fi
+    touch "$dir/package/.complete"
+    echo "$dir/package"
+}
