@@ -36,18 +36,6 @@ CREATE TABLE scim.tenant_operations (
     CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['oauth_clients', 'tenant_operations'] LOOP
-        EXECUTE format('ALTER TABLE scim.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE scim.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON scim.%I USING (tenant_id = (SELECT scim.current_tenant())) '
-            'WITH CHECK (tenant_id = (SELECT scim.current_tenant()))', t);
-    END LOOP;
-END
-$$;
 SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
 

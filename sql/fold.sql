@@ -1,5 +1,5 @@
 -- Case folding maintenance (README "Case-insensitive matching"). The
--- folding key scim.fold() is declared in bootstrap.sql; what depends on it:
+-- folding key scim.fold() is declared in storage.sql; what depends on it:
 -- the unique indexes on userName and group displayName, the displayName
 -- and trigram indexes, and the stored users.email_values. When the folding
 -- changes (a library with a new scim_fold_version(), or an upgrade from

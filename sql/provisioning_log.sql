@@ -30,12 +30,6 @@ CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at)
 -- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
 -- insert (the prune is its only reader).
 CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
-ALTER TABLE scim.provisioning_log ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.provisioning_log FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.provisioning_log
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
 -- The current tenant's log, newest first, filtered by time, status range,
 -- resource type and id; `before_id` pages backwards (the last id seen).
 CREATE FUNCTION scim.scim_provisioning_log(

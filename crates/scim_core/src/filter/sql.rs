@@ -31,7 +31,7 @@ pub struct CompiledFilter {
     pub per_call_plan: bool,
 }
 
-/// The SQL name of [`fold_case`] (declared in sql/bootstrap.sql): what
+/// The SQL name of [`fold_case`] (declared in sql/storage.sql): what
 /// caseExact=false columns are compared, indexed and sorted by.
 pub const FOLD_SQL: &str = "scim.fold";
 
