@@ -80,13 +80,17 @@ tree_bin() { local bindir; bindir="$($PG_CONFIG --bindir)"; echo "$1/${bindir#"$
 
 # build_extension [--debug]: build the extension package (against the
 # system headers; one pg_config for every build, so pgrx's bindings are
-# never rebuilt) into target/scim_pg-package-{debug,release}. Prints the
-# package directory.
+# never rebuilt) into target/scim_pg-package-{debug,release}, made afresh
+# (files of an earlier version's build must not ride along). pgrx writes
+# the library, the control file and the full install script; the upgrade
+# scripts (sql/scim_pg--A--B.sql, written by hand) are added beside them.
+# Prints the package directory.
 build_extension() {
     local kind=release flags=()
     [ "${1:-}" = "--debug" ] && kind=debug && flags=(--debug)
     local out="$ROOT/target/scim_pg-package-$kind" log_file
     log "building the extension ($kind)"
+    rm -rf "$out"
     log_file="$(mktemp)"
     if ! (cd "$ROOT" && cargo pgrx package "${flags[@]}" --pg-config "$PG_CONFIG" --out-dir "$out" >"$log_file" 2>&1); then
         cat "$log_file" >&2
@@ -94,6 +98,10 @@ build_extension() {
         return 1
     fi
     rm -f "$log_file"
+    local extdir
+    extdir="$(dirname "$(find "$out" -name 'scim_pg.control' -print -quit)")"
+    [ -f "$extdir/scim_pg--$EXT_VERSION.sql" ] || { log "no scim_pg--$EXT_VERSION.sql in $out"; return 1; }
+    cp "$ROOT"/sql/scim_pg--*--*.sql "$extdir/" || return 1
     echo "$out"
 }
 
@@ -108,8 +116,10 @@ install_package() {
         mkdir -p "$(dirname "$dest")" || return 1
         cp "$f" "$dest.tmp.$$" && chmod 644 "$dest.tmp.$$" && mv -f "$dest.tmp.$$" "$dest" || return 1
     done < <(find "$pkg" -type f)
-    [ -f "$tree/$PG_LIB_REL/scim_pg.so" ] ||
-        { log "install_package: scim_pg.so missing after install into $tree"; return 1; }
+    local lib
+    lib="$(find "$pkg" -name 'scim_pg*.so' -printf '%f\n' -quit)"
+    [ -n "$lib" ] && [ -f "$tree/$PG_LIB_REL/$lib" ] ||
+        { log "install_package: no scim_pg library in $pkg, or missing after install into $tree"; return 1; }
 }
 
 # install_extension TREE [--debug]: build and install into a private tree.
@@ -120,6 +130,12 @@ install_extension() {
     pkg="$(build_extension "$@")" || return 1
     install_package "$pkg" "$tree"
 }
+
+# The extension's version (Cargo.toml) and its library: versioned, so that
+# the library of an older version stays installed beside it for databases
+# not yet upgraded (scim_pg.control).
+EXT_VERSION="$(grep -m1 '^version' "$ROOT/Cargo.toml" | cut -d'"' -f2)"
+EXT_LIBRARY="scim_pg-$EXT_VERSION"
 
 PGBIN="$($PG_CONFIG --bindir)"
 PG_LIB_REL="$($PG_CONFIG --pkglibdir)"
@@ -240,7 +256,7 @@ ensure_database() {
     pq "$data" "$port" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
         || pq "$data" "$port" postgres -c "CREATE DATABASE \"$db\""
     local script stamp_file current
-    script="$("$PGBIN/pg_config" --sharedir)/extension/scim_pg--$(grep -m1 '^version' "$ROOT/Cargo.toml" | cut -d'"' -f2).sql"
+    script="$("$PGBIN/pg_config" --sharedir)/extension/scim_pg--$EXT_VERSION.sql"
     stamp_file="$data/scim_pg-$db.sha256"
     current="$(sha256sum "$script" | cut -d' ' -f1)"
     if [ "$(cat "$stamp_file" 2>/dev/null)" != "$current" ]; then
@@ -278,7 +294,7 @@ UPGRADE_BASE_COMMIT="d3d36c8f5be4e85af73dd8f0a2463bf2b5cfa2e7"
 # Prints the package directory.
 build_base_package() {
     local commit="$1" dir="$ROOT/target/upgrade-base/$1"
-    if [ -f "$dir/package/.complete" ]; then
+    if [ -f "$dir/.complete" ]; then
         echo "$dir/package"
         return 0
     fi
@@ -295,6 +311,6 @@ build_base_package() {
         tail -50 "$dir/build.log" >&2
         return 1
     fi
-    touch "$dir/package/.complete"
+    touch "$dir/.complete"
     echo "$dir/package"
 }

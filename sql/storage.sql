@@ -115,13 +115,11 @@ END
 $$;
 
 -- The caseless matching key of caseExact=false strings (userName,
--- displayName, emails, every case-insensitive filter): Unicode canonical
--- caseless matching, NFC(casefold(NFD(s))), computed in Rust
--- (scim_core::casefold, src/fold.rs) so it is the same in every database
--- locale and the same as the in-memory evaluator. Declared here rather
--- than by pgrx because the trigram indexes below need it.
-CREATE FUNCTION scim.fold(text) RETURNS text
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'scim_fold_text_wrapper';
+-- displayName, emails, every case-insensitive filter) is scim.fold(text):
+-- Unicode canonical caseless matching, NFC(casefold(NFD(s))), computed in
+-- Rust (scim_core::casefold, src/fold.rs) so it is the same in every
+-- database locale and the same as the in-memory evaluator. pgrx declares
+-- it; the indexes on it are made by sql/fold.sql and sql/trigram.sql.
 
 CREATE TABLE scim.users (
     tenant_id     uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,

@@ -50,12 +50,12 @@ pgrx::extension_sql_file!("../sql/storage.sql", name = "storage", bootstrap);
 pgrx::extension_sql_file!(
     "../sql/fold.sql",
     name = "fold",
-    requires = ["storage", fold::scim_fold_version]
+    requires = ["storage", fold::scim_fold_text, fold::scim_fold_version]
 );
 pgrx::extension_sql_file!(
     "../sql/trigram.sql",
     name = "trigram",
-    requires = ["storage"]
+    requires = ["storage", fold::scim_fold_text]
 );
 pgrx::extension_sql_file!("../sql/render.sql", name = "render", requires = ["storage"]);
 pgrx::extension_sql_file!(

@@ -10,13 +10,15 @@
 //! a disagreement:
 //!
 //! ```sh
-//! SCIM_FILTER_DIFF_SQL=/tmp/diff.sql cargo test filter::tests_pg
+//! SCIM_FILTER_DIFF_SQL=/tmp/diff.sql SCIM_FILTER_DIFF_LIBRARY=scim_pg-0.2.0 \
+//!   cargo test filter::tests_pg
 //! psql -X -q -At -v ON_ERROR_STOP=1 -d <scratch db> -f /tmp/diff.sql \
 //!   | awk -F'|' '$2 != $3'
 //! ```
 //!
 //! The scratch database needs the extension's library installed (the
-//! script declares `scim.fold` from it); `scripts/test` runs the script in
+//! script declares `scim.fold` from it, `SCIM_FILTER_DIFF_LIBRARY` names
+//! it: `scim_pg-<version>`); `scripts/test` runs the script in
 //! a default-locale and a `C`-locale database (step `regress`).
 //!
 //! Without the variable the test still checks that every bound filter
@@ -360,7 +362,7 @@ fn fixture_sql() -> String {
     let mut s = String::from(
         "DROP SCHEMA IF EXISTS scim CASCADE;\nCREATE SCHEMA scim;\n\
 CREATE FUNCTION scim.fold(text) RETURNS text LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE \
-AS '$libdir/scim_pg', 'scim_fold_text_wrapper';\n\
+AS '$libdir/@LIBRARY@', 'scim_fold_text_wrapper';\n\
 CREATE TABLE scim.users (tenant_id uuid NOT NULL, id uuid NOT NULL, user_name text NOT NULL, external_id text, \
 display_name text, active boolean, email_values text[], created timestamptz NOT NULL, last_modified timestamptz NOT NULL, \
 version bigint NOT NULL, resource jsonb NOT NULL, PRIMARY KEY (tenant_id, id));\n\
@@ -472,6 +474,8 @@ FROM {table} r WHERE r.tenant_id = $1 AND ({});\nEXECUTE q{n}({args});\nDEALLOCA
     }
     assert!(compiled_count > 1000, "{compiled_count}");
     if let Ok(path) = std::env::var("SCIM_FILTER_DIFF_SQL") {
-        std::fs::write(path, script).unwrap();
+        // The library is versioned (scim_pg-<version>): the caller names it.
+        let library = std::env::var("SCIM_FILTER_DIFF_LIBRARY").unwrap_or_else(|_| "scim_pg".into());
+        std::fs::write(path, script.replacen("@LIBRARY@", &library, 1)).unwrap();
     }
 }
