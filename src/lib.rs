@@ -17,6 +17,7 @@ pub mod credentials_http;
 pub mod error;
 pub mod fold;
 pub mod http;
+pub mod library;
 pub mod oauth;
 pub mod policy;
 pub mod provisioning_log;
@@ -29,11 +30,13 @@ pub mod spi;
 pub mod sql_api;
 pub mod store;
 
-/// Library load: settings, and Postgres' interrupt check as the
-/// cancellation point of scim_core's client-sized loops (so
-/// `statement_timeout` and `pg_cancel_backend` stop them).
+/// Library load: one scim_pg library per session (src/library.rs),
+/// settings, and Postgres' interrupt check as the cancellation point of
+/// scim_core's client-sized loops (so `statement_timeout` and
+/// `pg_cancel_backend` stop them).
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    library::claim_session();
     settings::register();
     provisioning_log::register();
     scim_core::interrupt::set_hook(check_for_interrupts);

@@ -475,7 +475,8 @@ FROM {table} r WHERE r.tenant_id = $1 AND ({});\nEXECUTE q{n}({args});\nDEALLOCA
     assert!(compiled_count > 1000, "{compiled_count}");
     if let Ok(path) = std::env::var("SCIM_FILTER_DIFF_SQL") {
         // The library is versioned (scim_pg-<version>): the caller names it.
-        let library = std::env::var("SCIM_FILTER_DIFF_LIBRARY").unwrap_or_else(|_| "scim_pg".into());
+        let library =
+            std::env::var("SCIM_FILTER_DIFF_LIBRARY").unwrap_or_else(|_| "scim_pg".into());
         std::fs::write(path, script.replacen("@LIBRARY@", &library, 1)).unwrap();
     }
 }
