@@ -52,9 +52,9 @@ DROP FUNCTION scim._grant(text, text[], boolean);
 
 -- Every function has a fixed search_path, so no object a caller (or any
 -- role with CREATE on a schema in someone's search_path) makes can stand
--- in for a builtin inside it. The exceptions: two inlined SQL helpers
--- (a SET clause would stop inlining; they are schema-qualified throughout
--- instead, sql/render.sql) and scim.fold, a C function that runs no SQL
+-- in for a builtin inside it. The exceptions: scim._ts, an inlined SQL
+-- helper (a SET clause would stop inlining; it is schema-qualified
+-- throughout instead, sql/render.sql) and scim.fold, a C function that runs no SQL
 -- and is called per row by index builds, rechecks and sorts (a SET clause
 -- would add a GUC save/restore to every call).
 DO $$
@@ -63,7 +63,6 @@ BEGIN
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
               WHERE p.pronamespace = 'scim'::regnamespace AND p.prokind = 'f'
                 AND p.oid NOT IN ('scim._ts(timestamptz)'::regprocedure,
-                                  'scim._group_members(uuid, uuid)'::regprocedure,
                                   'scim.fold(text)'::regprocedure)
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);
