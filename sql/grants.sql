@@ -33,7 +33,8 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
 SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
-                            'policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
+                            'policy_allows', 'scim_effective_policy', 'scim_effective_policy_explain',
+                            'scim_policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Tenants, tokens, policies, settings.
 SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue', 'scim_token_revoke',

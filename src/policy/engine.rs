@@ -324,3 +324,23 @@ fn policy_allows(user_ref: Option<&str>, domain: Option<&str>, item: Option<&str
         _ => false,
     }
 }
+
+// The naming rule (README "SQL API"): every public function is `scim_…`.
+// The three policy queries keep their first names too (`effective_policy`
+// is the name the product documents); both names are one C function each
+// way, so neither pays for a wrapper.
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_effective_policy(user_ref: Option<&str>) -> JsonB {
+    effective_policy(user_ref)
+}
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_effective_policy_explain(user_ref: Option<&str>) -> JsonB {
+    effective_policy_explain(user_ref)
+}
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_policy_allows(user_ref: Option<&str>, domain: Option<&str>, item: Option<&str>) -> bool {
+    policy_allows(user_ref, domain, item)
+}
