@@ -103,8 +103,7 @@ $$;
 CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'provisioning_log_retention'),
-                              '30 days')::interval;
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
