@@ -157,8 +157,7 @@ $$;
 CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'change_feed_retention'),
-                              '7 days')::interval;
+    keep interval := scim._retention('change_feed_retention', '7 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;

@@ -99,11 +99,15 @@ $$;
 CREATE FUNCTION scim.scim_oauth_clients()
 RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
                created timestamptz, revoked timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
       FROM scim.oauth_clients c
-     WHERE c.tenant_id = scim.current_tenant()
-     ORDER BY c.created, c.id
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
 $$;
 
 -- Revoking a client revokes the access tokens it was given.

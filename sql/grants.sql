@@ -33,7 +33,8 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
 SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
-                            'policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
+                            'policy_allows', 'scim_effective_policy', 'scim_effective_policy_explain',
+                            'scim_policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Tenants, tokens, policies, settings.
 SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue', 'scim_token_revoke',
@@ -52,9 +53,9 @@ DROP FUNCTION scim._grant(text, text[], boolean);
 
 -- Every function has a fixed search_path, so no object a caller (or any
 -- role with CREATE on a schema in someone's search_path) makes can stand
--- in for a builtin inside it. The exceptions: two inlined SQL helpers
--- (a SET clause would stop inlining; they are schema-qualified throughout
--- instead, sql/render.sql) and scim.fold, a C function that runs no SQL
+-- in for a builtin inside it. The exceptions: scim._ts, an inlined SQL
+-- helper (a SET clause would stop inlining; it is schema-qualified
+-- throughout instead, sql/render.sql) and scim.fold, a C function that runs no SQL
 -- and is called per row by index builds, rechecks and sorts (a SET clause
 -- would add a GUC save/restore to every call).
 DO $$
@@ -63,7 +64,6 @@ BEGIN
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
               WHERE p.pronamespace = 'scim'::regnamespace AND p.prokind = 'f'
                 AND p.oid NOT IN ('scim._ts(timestamptz)'::regprocedure,
-                                  'scim._group_members(uuid, uuid)'::regprocedure,
                                   'scim.fold(text)'::regprocedure)
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);

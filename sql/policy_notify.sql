@@ -92,11 +92,15 @@ $$;
 CREATE FUNCTION scim.scim_policy_changes(since bigint DEFAULT 0)
 RETURNS TABLE (seq bigint, all_users boolean, users uuid[], at timestamptz)
 LANGUAGE plpgsql STABLE AS $$
+-- Resolved before the query: in a WHERE clause the check (and its 401/403
+-- for a token-bound role without scim_session) would be skipped when
+-- there is no row to filter.
+DECLARE tenant uuid := scim._api_tenant();
 BEGIN
     RETURN QUERY
     SELECT c.seq, c.all_users, c.users, c.at
       FROM scim.policy_changes c
-     WHERE c.tenant_id = scim._api_tenant() AND c.seq > since
+     WHERE c.tenant_id = tenant AND c.seq > since
      ORDER BY c.seq;
 END
 $$;

@@ -64,13 +64,17 @@ $$;
 --   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
 CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS SETOF text
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
       FROM scim.provisioning_log l
-     WHERE l.tenant_id = scim.current_tenant()
+     WHERE l.tenant_id = tenant
        AND (since IS NULL OR l.at >= since)
        AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id
+     ORDER BY l.at, l.id;
+END
 $$;
 
 -- Retention, for the log and the change feed (scim.settings rows, kept
@@ -99,8 +103,7 @@ $$;
 CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'provisioning_log_retention'),
-                              '30 days')::interval;
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;

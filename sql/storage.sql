@@ -281,3 +281,11 @@ CREATE TABLE scim.settings (
     value jsonb NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('scim.settings', '');
+
+-- A retention setting (scim_retention_set): the interval stored under
+-- `name`, else `fallback`. Read by the prune functions.
+CREATE FUNCTION scim._retention(name text, fallback interval) RETURNS interval
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT (s.value #>> '{}')::interval FROM scim.settings s WHERE s.name = _retention.name),
+                    fallback)
+$$;

@@ -20,11 +20,17 @@ $$;
 CREATE FUNCTION scim.scim_tokens()
 RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
                expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
     SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
       FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant()
-     ORDER BY t.created, t.id
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
 $$;
 
 CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void

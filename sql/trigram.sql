@@ -1,4 +1,4 @@
--- co/sw/ew on userName, displayName and emails are index-assisted with
+-- co/sw/ew on userName and displayName (users and groups) are index-assisted with
 -- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
 -- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
 -- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
