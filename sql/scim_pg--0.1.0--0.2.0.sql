@@ -9,14 +9,18 @@
 --      with what to fix, before any change);
 --   2. drops 0.1.0's code (functions, triggers, RLS policies, and the
 --      indexes on lower() that 0.2.0 builds on scim.fold);
---   3. the 0.2.0 install script in its order, with the 0.1.0 tables
---      altered instead of created: new roles, new columns (tokens:
---      expires, last_used, admin = false, oauth_client; members: the
---      generated member_user/member_group and the same-tenant foreign
---      keys), new tables (settings, oauth_clients, tenant_operations,
---      policy_changes, changes, provisioning_log), then every function,
---      trigger, policy and grant as 0.2.0 defines them; scim_fold_rebuild()
---      recomputes the folded emails and builds the scim.fold indexes.
+--   3. changes 0.1.0's tables: members gets the generated
+--      member_user/member_group columns and the same-tenant foreign keys;
+--   4. runs the 0.2.0 install script in its order, without the statements
+--      that create what 0.1.0 has (its tables, their indexes, the default
+--      tenant): new roles, new token columns (expires, last_used,
+--      admin = false, oauth_client), new tables (settings, oauth_clients,
+--      tenant_operations, policy_changes, changes, provisioning_log), and
+--      every function, trigger, RLS policy and grant as 0.2.0 defines them;
+--      its scim_fold_rebuild() recomputes the folded emails and builds the
+--      scim.fold indexes.
+-- Parts 1-3 are written by hand; part 4 is refreshed from pgrx's output by
+-- tests/upgrade/refresh-0.1.0--0.2.0.py until 0.2.0 is released.
 -- Tokens keep their hashes (they authenticate as before: not admin,
 -- never expiring). The change feed and the provisioning log start empty.
 --
@@ -176,9 +180,23 @@ DROP FUNCTION scim.scim_tokens();
 DROP INDEX scim.users_user_name_ci, scim.users_display_name_ci, scim.groups_display_name_ci;
 DROP INDEX IF EXISTS scim.users_user_name_trgm, scim.users_display_name_trgm, scim.groups_display_name_trgm;
 
--- 3. 0.2.0 ----------------------------------------------------------------
--- From here on: the 0.2.0 install script in its order (pgrx's generated
--- declarations included), but for the tables 0.1.0 already has.
+-- 3. 0.1.0's tables -----------------------------------------------------
+
+-- members: member_id split by kind into generated columns, each with a
+-- composite foreign key to its table in the same tenant (sql/storage.sql;
+-- the rows were checked in part 1).
+ALTER TABLE scim.members
+    ADD COLUMN member_user uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'User' THEN member_id END) STORED,
+    ADD COLUMN member_group uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'Group' THEN member_id END) STORED,
+    ADD CONSTRAINT members_user_same_tenant FOREIGN KEY (tenant_id, member_user)
+        REFERENCES scim.users (tenant_id, id) DEFERRABLE INITIALLY DEFERRED,
+    ADD CONSTRAINT members_group_same_tenant FOREIGN KEY (tenant_id, member_group)
+        REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED;
+-- tokens: its new columns are added by part 4 (sql/credentials.sql alters
+-- the table in a fresh install too).
+
+-- 4. The 0.2.0 install script (pgrx's output, in its order), without what 0.1.0 has.
+-- Refreshed by tests/upgrade/refresh-0.1.0--0.2.0.py: edit parts 1-3 instead.
 
 -- scim_pg storage. Runs first in the extension script (pgrx `bootstrap`).
 --
@@ -191,6 +209,9 @@ DROP INDEX IF EXISTS scim.users_user_name_trgm, scim.users_display_name_trgm, sc
 --   * group membership is a junction table so member changes are deltas;
 --   * data tables are registered with pg_extension_config_dump.
 
+-- The schema is created here (not by the control file's `schema`) so that
+-- it belongs to the extension and DROP EXTENSION removes it too. The rest
+-- of the script, including the pgrx-generated functions, lands in it.
 -- (0.1.0 has the schema scim.)
 
 -- The extension's roles (README "Security model"). Roles are cluster-wide,
@@ -214,7 +235,8 @@ BEGIN
 END
 $$;
 
--- (0.1.0 has scim.tenants, unchanged, and the default tenant.)
+-- (0.1.0 has scim.tenants: part 3.)
+-- The default tenant: single-tenant use needs no configuration at all.
 
 -- pg_dump saves every tenant row, the default one included (its
 -- default_policy is configuration). On restore CREATE EXTENSION has already
@@ -280,8 +302,20 @@ BEGIN
 END
 $$;
 
--- (0.1.0 has scim.users and scim.groups, unchanged but for the indexes on
--- lower(), dropped above.)
+-- The caseless matching key of caseExact=false strings (userName,
+-- displayName, emails, every case-insensitive filter) is scim.fold(text):
+-- Unicode canonical caseless matching, NFC(casefold(NFD(s))), computed in
+-- Rust (scim_core::casefold, src/fold.rs) so it is the same in every
+-- database locale and the same as the in-memory evaluator. pgrx declares
+-- it; the indexes on it are made by sql/fold.sql and sql/trigram.sql.
+
+-- (0.1.0 has scim.users: part 3.)
+-- userName is unique per tenant, case-insensitively (RFC 7643
+-- caseExact=false): index users_user_name_ci on scim.fold(user_name),
+-- created with the other scim.fold() indexes by sql/fold.sql.
+
+-- (0.1.0 has scim.groups: part 3.)
+-- groups_display_name_ci (unique, scim.fold): sql/fold.sql.
 
 -- Membership: one row per (group, member). Members are users or groups.
 -- member_id is split by kind into two generated columns so that each kind
@@ -290,15 +324,8 @@ $$;
 -- one). The member keys are DEFERRABLE INITIALLY DEFERRED because a
 -- deleted user or group leaves its groups in an AFTER DELETE statement
 -- trigger (below), which runs after an immediate check would.
--- 0.1.0 has scim.members and its indexes: the member key columns and the
--- same-tenant foreign keys are added (the rows were checked above).
-ALTER TABLE scim.members
-    ADD COLUMN member_user uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'User' THEN member_id END) STORED,
-    ADD COLUMN member_group uuid GENERATED ALWAYS AS (CASE WHEN member_type = 'Group' THEN member_id END) STORED,
-    ADD CONSTRAINT members_user_same_tenant FOREIGN KEY (tenant_id, member_user)
-        REFERENCES scim.users (tenant_id, id) DEFERRABLE INITIALLY DEFERRED,
-    ADD CONSTRAINT members_group_same_tenant FOREIGN KEY (tenant_id, member_group)
-        REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED;
+-- (0.1.0 has scim.members: part 3.)
+-- Group-in-group edges only (the policy graph loads them per tenant).
 
 -- A deleted user or group leaves every group it was a member of, in the
 -- same transaction, and those groups get a new version (their member list
@@ -348,8 +375,12 @@ CREATE TRIGGER members_touch_added AFTER INSERT ON scim.members
 CREATE TRIGGER members_touch_removed AFTER DELETE ON scim.members
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._touch_members();
 
--- (0.1.0 has scim.tokens, scim.policies and scim.policy_bindings; the new
--- token columns are added by the credentials part below, as in a fresh install.)
+-- Bearer tokens: only a SHA-256 of the secret is stored.
+-- (0.1.0 has scim.tokens: part 3.)
+
+-- Policies: a named document per tenant, bound to groups.
+-- (0.1.0 has scim.policies: part 3.)
+-- (0.1.0 has scim.policy_bindings: part 3.)
 
 -- pg_dump keeps the data of extension-owned tables.
 -- All tenant rows, the default one too (scim._tenants_merge_default).
@@ -369,6 +400,14 @@ CREATE TABLE scim.settings (
     value jsonb NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('scim.settings', '');
+
+-- A retention setting (scim_retention_set): the interval stored under
+-- `name`, else `fallback`. Read by the prune functions.
+CREATE FUNCTION scim._retention(name text, fallback interval) RETURNS interval
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT (s.value #>> '{}')::interval FROM scim.settings s WHERE s.name = _retention.name),
+                    fallback)
+$$;
 
 --   storage
 
@@ -584,11 +623,15 @@ $$;
 CREATE FUNCTION scim.scim_policy_changes(since bigint DEFAULT 0)
 RETURNS TABLE (seq bigint, all_users boolean, users uuid[], at timestamptz)
 LANGUAGE plpgsql STABLE AS $$
+-- Resolved before the query: in a WHERE clause the check (and its 401/403
+-- for a token-bound role without scim_session) would be skipped when
+-- there is no row to filter.
+DECLARE tenant uuid := scim._api_tenant();
 BEGIN
     RETURN QUERY
     SELECT c.seq, c.all_users, c.users, c.at
       FROM scim.policy_changes c
-     WHERE c.tenant_id = scim._api_tenant() AND c.seq > since
+     WHERE c.tenant_id = tenant AND c.seq > since
      ORDER BY c.seq;
 END
 $$;
@@ -848,41 +891,6 @@ CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
 
 --   storage
 
--- JSON representation helpers. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- these small SQL functions are inlined or called once per group read.
--- They are the two functions WITHOUT a pinned search_path (a SET clause
--- stops the planner from inlining a SQL function): instead every function,
--- operator and type in them is schema-qualified, so no object in the
--- caller's search_path can stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
-CREATE FUNCTION scim._group_members(tenant uuid, group_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'value'::pg_catalog.text, m.member_id::pg_catalog.text,
-               'type'::pg_catalog.text, m.member_type,
-               'display'::pg_catalog.text, coalesce(u.display_name, u.user_name, g.display_name),
-               '$ref'::pg_catalog.text,
-               CASE WHEN m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
-                    THEN '/Users/'::pg_catalog.text ELSE '/Groups/'::pg_catalog.text END
-                   OPERATOR(pg_catalog.||) m.member_id::pg_catalog.text)
-           ORDER BY m.member_id)
-      FROM scim.members m
-      LEFT JOIN scim.users u ON m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
-                            AND u.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND u.id OPERATOR(pg_catalog.=) m.member_id
-      LEFT JOIN scim.groups g ON m.member_type OPERATOR(pg_catalog.=) 'Group'::pg_catalog.text
-                             AND g.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND g.id OPERATOR(pg_catalog.=) m.member_id
-     WHERE m.tenant_id OPERATOR(pg_catalog.=) _group_members.tenant
-       AND m.group_id OPERATOR(pg_catalog.=) _group_members.group_id
-$$;
-
---   storage
-
 -- The change feed: scim_changes(after, limit) (README "Provisioning log
 -- and change feed").
 --
@@ -1042,8 +1050,7 @@ $$;
 CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'change_feed_retention'),
-                              '7 days')::interval;
+    keep interval := scim._retention('change_feed_retention', '7 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
@@ -1052,124 +1059,228 @@ BEGIN
 END
 $$;
 
---   changes
+--   storage
 
--- The provisioning log (README "Provisioning log and change feed"): one row
--- per write request and per failed request (4xx included), written by
--- scim._http after the request's sub-transaction, so a failed request is
--- logged although its work was rolled back. Reads only when the tenant
--- opts in (scim_provisioning_log_configure). The row is written by
--- src/provisioning_log.rs; this file holds the table and the read side.
+-- Credential lifecycle (README "Credentials"): token expiry, rotation with
+-- overlap, last use; OAuth 2.0 clients (client credentials grant); the
+-- per-tenant operating settings (rate limit, provisioning log options)
+-- that authentication reads in the same statement as the token.
 
-CREATE TABLE scim.provisioning_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
-    credential_id    uuid,          -- a token or an OAuth client
-    credential_label text,
-    sql_role         text NOT NULL DEFAULT session_user,
-    method           text NOT NULL,
-    path             text NOT NULL,
-    resource_type    text,
-    resource_id      text,
-    status           int NOT NULL,
-    scim_type        text,
-    detail           text,
-    request_id       text,
-    duration_ms      double precision,
-    version_before   bigint,
-    version_after    bigint,
-    attributes       text[],        -- attribute names the request wrote
-    request_body     jsonb          -- only when the tenant opts in; never passwords
+ALTER TABLE scim.tokens
+    ADD COLUMN expires      timestamptz,                  -- NULL: never
+    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
+    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
+    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
+CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
+
+-- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
+CREATE TABLE scim.oauth_clients (
+    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
+    label          text NOT NULL,
+    secret_hash    bytea NOT NULL,
+    admin          boolean NOT NULL DEFAULT false,
+    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
+                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
+    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    revoked        timestamptz,
+    PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
--- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
--- insert (the prune is its only reader).
-CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
--- The current tenant's log, newest first, filtered by time, status range,
--- resource type and id; `before_id` pages backwards (the last id seen).
-CREATE FUNCTION scim.scim_provisioning_log(
-    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
-    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
-    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
-RETURNS SETOF scim.provisioning_log
+CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
+
+-- Per-tenant operating settings; no row means the defaults (no rate
+-- limit, reads not logged, no values in the log).
+CREATE TABLE scim.tenant_operations (
+    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    rate_per_second real CHECK (rate_per_second > 0),
+    rate_burst     int CHECK (rate_burst >= 1),
+    log_reads      boolean NOT NULL DEFAULT false,
+    log_values     boolean NOT NULL DEFAULT false,
+    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
+);
+
+SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
+
+-- Authentication's one statement: the token (unrevoked), whether it has
+-- expired, whether its last use is due to be recorded, and the tenant's
+-- operating settings. Works before the tenant is known (the token decides
+-- it), so it bypasses RLS; owner-only.
+CREATE FUNCTION scim._credential(token_id uuid)
+RETURNS TABLE (tenant_id uuid, secret_hash bytea, label text, expired boolean, touch_due boolean,
+               admin boolean, rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT t.tenant_id, t.secret_hash, t.label,
+           t.expires IS NOT NULL AND t.expires <= clock_timestamp(),
+           t.last_used IS NULL OR t.last_used < clock_timestamp() - interval '1 minute',
+           t.admin, o.rate_per_second, o.rate_burst,
+           coalesce(o.log_reads, false), coalesce(o.log_values, false)
+      FROM scim.tokens t
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.tenant_id
+     WHERE t.id = token_id AND t.revoked IS NULL
+$$;
+
+-- Record a use, unless another request of the same token is doing it
+-- (SKIP LOCKED: authentication never waits on it).
+CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE scim.tokens t SET last_used = clock_timestamp()
+     WHERE (t.tenant_id, t.id) IN (
+           SELECT l.tenant_id, l.id FROM scim.tokens l
+            WHERE l.id = token_id
+              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
+              FOR NO KEY UPDATE SKIP LOCKED)
+$$;
+
+-- A new secret for the token's label, scope and lifetime; the old token
+-- stays valid until `overlap` has passed (then 401), so the IdP can be
+-- updated without a provisioning gap. Returns the new token once.
+CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    old scim.tokens;
+    fresh text;
+BEGIN
+    IF overlap IS NULL OR overlap < interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
+    END IF;
+    SELECT * INTO old FROM scim.tokens t
+     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
+       AND (t.expires IS NULL OR t.expires > clock_timestamp())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
+    END IF;
+    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
+    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
+     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
+    RETURN fresh;
+END
+$$;
+
+-- OAuth clients of the current tenant, without secrets.
+CREATE FUNCTION scim.scim_oauth_clients()
+RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
+               created timestamptz, revoked timestamptz)
 LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
+      FROM scim.oauth_clients c
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
+$$;
+
+-- Revoking a client revokes the access tokens it was given.
+CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE tenant uuid := scim.current_tenant();
 BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
+     WHERE c.tenant_id = tenant AND c.id = client_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
     END IF;
-    RETURN QUERY
-        SELECT l.* FROM scim.provisioning_log l
-         WHERE l.tenant_id = tenant
-           AND (since IS NULL OR l.at >= since)
-           AND (until IS NULL OR l.at < until)
-           AND (min_status IS NULL OR l.status >= min_status)
-           AND (max_status IS NULL OR l.status <= max_status)
-           AND (scim_provisioning_log.resource_type IS NULL
-                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
-           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
-           AND (before_id IS NULL OR l.id < before_id)
-         ORDER BY l.at DESC, l.id DESC
-         LIMIT max_rows;
+    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
+     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
 END
 $$;
 
--- JSON lines for a SIEM: one object per row, oldest first, e.g.
---   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
-CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS SETOF text
+-- The client's tenant and scope, for POST /oauth/token (before any tenant
+-- is known; owner-only).
+CREATE FUNCTION scim._oauth_client(client_id uuid)
+RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
-      FROM scim.provisioning_log l
-     WHERE l.tenant_id = scim.current_tenant()
-       AND (since IS NULL OR l.at >= since)
-       AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id
+    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
+      FROM scim.oauth_clients c
+     WHERE c.id = client_id AND c.revoked IS NULL
 $$;
 
--- Retention, for the log and the change feed (scim.settings rows, kept
--- by pg_dump): NULL leaves a value as it is.
-CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
+-- Requests per second and burst for the current tenant, enforced by the
+-- gateway (README "Rate limits"); NULL, NULL turns the limit off.
+CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
+BEGIN
+    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
+        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
+    END IF;
+    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
+    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
+    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
+                                          rate_burst = EXCLUDED.rate_burst;
+END
+$$;
+
+-- What the provisioning log keeps for the current tenant: reads too, and
+-- the request bodies (PII: off by default; passwords are never kept).
+CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
-    END IF;
-    IF provisioning_log IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-    IF change_feed IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
+    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
+    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
+    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
 END
 $$;
 
--- Log rows older than the retention (default 30 days) are deleted, in
--- every tenant; with the change feed's (scim_changes_prune). Run it from
--- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
--- how many log rows went.
-CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+-- The current tenant's operating settings.
+CREATE FUNCTION scim.scim_tenant_operations()
+RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
+      FROM (SELECT scim.current_tenant() AS id) t
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
+$$;
+
+--   credentials
+
+-- Tenants and tokens: the SQL-language part of the admin API (token issue
+-- and rotation are in Rust: randomness and hashing, src/auth.rs).
+
+-- Tenants ---------------------------------------------------------------
+CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
 LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'provisioning_log_retention'),
-                              '30 days')::interval;
-    gone bigint;
+DECLARE created uuid;
 BEGIN
-    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    PERFORM scim.scim_changes_prune();
-    RETURN gone;
+    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
+    RETURN created;
+EXCEPTION
+    WHEN unique_violation THEN
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
+    WHEN check_violation OR not_null_violation THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
 END
 $$;
 
--- The current tenant's log as a view (for reporting roles granted SELECT
--- on it; RLS on the table confines direct readers as everywhere else).
-CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
-    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
+-- Tokens (issue is in Rust: randomness and hashing) ---------------------
+CREATE FUNCTION scim.scim_tokens()
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
+      FROM scim.tokens t
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
+$$;
+
+CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
+     WHERE tenant_id = scim.current_tenant() AND id = token_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    END IF;
+END
+$$;
 
 --   storage
 
@@ -1184,7 +1295,7 @@ CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
 -- other function is revoked from PUBLIC at the end of this script: the SQL
 -- API trusts its caller with the tenant GUC, so only roles you GRANT it to
 -- (your app backend) may call it.
--- (0.1.0 has the type scim.http_response, unchanged.)
+-- (0.1.0 has the type scim.http_response.)
 
 -- A SQL error → a SCIM error response. Our own errors carry
 -- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
@@ -1331,216 +1442,140 @@ $$;
 
 --   storage
 
--- Credential lifecycle (README "Credentials"): token expiry, rotation with
--- overlap, last use; OAuth 2.0 clients (client credentials grant); the
--- per-tenant operating settings (rate limit, provisioning log options)
--- that authentication reads in the same statement as the token.
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+$$;
 
-ALTER TABLE scim.tokens
-    ADD COLUMN expires      timestamptz,                  -- NULL: never
-    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
-    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
-    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
-CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
+--   changes
 
--- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
-CREATE TABLE scim.oauth_clients (
-    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
-    label          text NOT NULL,
-    secret_hash    bytea NOT NULL,
-    admin          boolean NOT NULL DEFAULT false,
-    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
-                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
-    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    revoked        timestamptz,
-    PRIMARY KEY (tenant_id, id)
+-- The provisioning log (README "Provisioning log and change feed"): one row
+-- per write request and per failed request (4xx included), written by
+-- scim._http after the request's sub-transaction, so a failed request is
+-- logged although its work was rolled back. Reads only when the tenant
+-- opts in (scim_provisioning_log_configure). The row is written by
+-- src/provisioning_log.rs; this file holds the table and the read side.
+
+CREATE TABLE scim.provisioning_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
+    credential_id    uuid,          -- a token or an OAuth client
+    credential_label text,
+    sql_role         text NOT NULL DEFAULT session_user,
+    method           text NOT NULL,
+    path             text NOT NULL,
+    resource_type    text,
+    resource_id      text,
+    status           int NOT NULL,
+    scim_type        text,
+    detail           text,
+    request_id       text,
+    duration_ms      double precision,
+    version_before   bigint,
+    version_after    bigint,
+    attributes       text[],        -- attribute names the request wrote
+    request_body     jsonb          -- only when the tenant opts in; never passwords
 );
-CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
-
--- Per-tenant operating settings; no row means the defaults (no rate
--- limit, reads not logged, no values in the log).
-CREATE TABLE scim.tenant_operations (
-    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    rate_per_second real CHECK (rate_per_second > 0),
-    rate_burst     int CHECK (rate_burst >= 1),
-    log_reads      boolean NOT NULL DEFAULT false,
-    log_values     boolean NOT NULL DEFAULT false,
-    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
-);
-
-SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
-SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
-
--- Authentication's one statement: the token (unrevoked), whether it has
--- expired, whether its last use is due to be recorded, and the tenant's
--- operating settings. Works before the tenant is known (the token decides
--- it), so it bypasses RLS; owner-only.
-CREATE FUNCTION scim._credential(token_id uuid)
-RETURNS TABLE (tenant_id uuid, secret_hash bytea, label text, expired boolean, touch_due boolean,
-               admin boolean, rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT t.tenant_id, t.secret_hash, t.label,
-           t.expires IS NOT NULL AND t.expires <= clock_timestamp(),
-           t.last_used IS NULL OR t.last_used < clock_timestamp() - interval '1 minute',
-           t.admin, o.rate_per_second, o.rate_burst,
-           coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM scim.tokens t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.tenant_id
-     WHERE t.id = token_id AND t.revoked IS NULL
-$$;
-
--- Record a use, unless another request of the same token is doing it
--- (SKIP LOCKED: authentication never waits on it).
-CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE scim.tokens t SET last_used = clock_timestamp()
-     WHERE (t.tenant_id, t.id) IN (
-           SELECT l.tenant_id, l.id FROM scim.tokens l
-            WHERE l.id = token_id
-              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
-              FOR NO KEY UPDATE SKIP LOCKED)
-$$;
-
--- A new secret for the token's label, scope and lifetime; the old token
--- stays valid until `overlap` has passed (then 401), so the IdP can be
--- updated without a provisioning gap. Returns the new token once.
-CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    old scim.tokens;
-    fresh text;
-BEGIN
-    IF overlap IS NULL OR overlap < interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
-    END IF;
-    SELECT * INTO old FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
-       AND (t.expires IS NULL OR t.expires > clock_timestamp())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
-    END IF;
-    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
-    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
-     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
-    RETURN fresh;
-END
-$$;
-
--- OAuth clients of the current tenant, without secrets.
-CREATE FUNCTION scim.scim_oauth_clients()
-RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
-               created timestamptz, revoked timestamptz)
-LANGUAGE sql STABLE AS $$
-    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
-      FROM scim.oauth_clients c
-     WHERE c.tenant_id = scim.current_tenant()
-     ORDER BY c.created, c.id
-$$;
-
--- Revoking a client revokes the access tokens it was given.
-CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
+CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
+-- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
+-- insert (the prune is its only reader).
+CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
+-- The current tenant's log, newest first, filtered by time, status range,
+-- resource type and id; `before_id` pages backwards (the last id seen).
+CREATE FUNCTION scim.scim_provisioning_log(
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
+    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
+    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
+RETURNS SETOF scim.provisioning_log
+LANGUAGE plpgsql STABLE AS $$
 DECLARE tenant uuid := scim.current_tenant();
 BEGIN
-    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
-     WHERE c.tenant_id = tenant AND c.id = client_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
     END IF;
-    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
-     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
+    RETURN QUERY
+        SELECT l.* FROM scim.provisioning_log l
+         WHERE l.tenant_id = tenant
+           AND (since IS NULL OR l.at >= since)
+           AND (until IS NULL OR l.at < until)
+           AND (min_status IS NULL OR l.status >= min_status)
+           AND (max_status IS NULL OR l.status <= max_status)
+           AND (scim_provisioning_log.resource_type IS NULL
+                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
+           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
+           AND (before_id IS NULL OR l.id < before_id)
+         ORDER BY l.at DESC, l.id DESC
+         LIMIT max_rows;
 END
 $$;
 
--- The client's tenant and scope, for POST /oauth/token (before any tenant
--- is known; owner-only).
-CREATE FUNCTION scim._oauth_client(client_id uuid)
-RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
-      FROM scim.oauth_clients c
-     WHERE c.id = client_id AND c.revoked IS NULL
+-- JSON lines for a SIEM: one object per row, oldest first, e.g.
+--   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
+CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
+      FROM scim.provisioning_log l
+     WHERE l.tenant_id = tenant
+       AND (since IS NULL OR l.at >= since)
+       AND (until IS NULL OR l.at < until)
+     ORDER BY l.at, l.id;
+END
 $$;
 
--- Requests per second and burst for the current tenant, enforced by the
--- gateway (README "Rate limits"); NULL, NULL turns the limit off.
-CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
+-- Retention, for the log and the change feed (scim.settings rows, kept
+-- by pg_dump): NULL leaves a value as it is.
+CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
 BEGIN
-    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
-        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
+    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
     END IF;
-    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
-    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
-    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
-                                          rate_burst = EXCLUDED.rate_burst;
-END
-$$;
-
--- What the provisioning log keeps for the current tenant: reads too, and
--- the request bodies (PII: off by default; passwords are never kept).
-CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
-    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
-    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
-END
-$$;
-
--- The current tenant's operating settings.
-CREATE FUNCTION scim.scim_tenant_operations()
-RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM (SELECT scim.current_tenant() AS id) t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
-$$;
-
---   credentials
-
--- Tenants and tokens: the SQL-language part of the admin API (token issue
--- and rotation are in Rust: randomness and hashing, src/auth.rs).
-
--- Tenants ---------------------------------------------------------------
-CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE created uuid;
-BEGIN
-    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
-    RETURN created;
-EXCEPTION
-    WHEN unique_violation THEN
-        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
-    WHEN check_violation OR not_null_violation THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
-END
-$$;
-
--- Tokens (issue is in Rust: randomness and hashing) ---------------------
-CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
-               expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
-      FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant()
-     ORDER BY t.created, t.id
-$$;
-
-CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
-     WHERE tenant_id = scim.current_tenant() AND id = token_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    IF provisioning_log IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+    IF change_feed IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
     END IF;
 END
 $$;
+
+-- Log rows older than the retention (default 30 days) are deleted, in
+-- every tenant; with the change feed's (scim_changes_prune). Run it from
+-- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
+-- how many log rows went.
+CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    PERFORM scim.scim_changes_prune();
+    RETURN gone;
+END
+$$;
+
+-- The current tenant's log as a view (for reporting roles granted SELECT
+-- on it; RLS on the table confines direct readers as everywhere else).
+CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
+    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 --   credentials
 --   policy_notify
@@ -1693,12 +1728,12 @@ STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'effective_policy_explain_wrapper';
 
--- (scim.fold: created first, above.)
+-- (scim.fold: part 1.)
 
 --   storage
 --   fold::scim_fold_text
 
--- co/sw/ew on userName, displayName and emails are index-assisted with
+-- co/sw/ew on userName and displayName (users and groups) are index-assisted with
 -- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
 -- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
 -- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
@@ -1791,6 +1826,20 @@ CREATE  FUNCTION "scim_delete"(
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_delete_wrapper';
 
+CREATE  FUNCTION "scim_effective_policy"(
+	"user_ref" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_effective_policy_wrapper';
+
+CREATE  FUNCTION "scim_effective_policy_explain"(
+	"user_ref" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_effective_policy_explain_wrapper';
+
 CREATE  FUNCTION "scim_filter"(
 	"filter" TEXT, /* & str */
 	"resource_type" TEXT DEFAULT 'User' /* & str */
@@ -1860,6 +1909,18 @@ $$;
 -- indexes) rebuilt, and one still on lower() (0.1.0's trigram indexes)
 -- replaced through scim_create_trigram_indexes(). Each index records the
 -- folding version as its comment. Returns the number of indexes built.
+-- The indexes on scim.users and scim.groups whose expressions call `fn`
+-- (pg_depend records the function an index expression uses), oldest first.
+CREATE FUNCTION scim._indexes_using(fn regprocedure) RETURNS SETOF regclass
+LANGUAGE sql STABLE AS $$
+    SELECT i.indexrelid::regclass
+      FROM pg_index i JOIN pg_depend d
+        ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
+     WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
+       AND d.refobjid = fn
+     ORDER BY 1
+$$;
+
 CREATE FUNCTION scim.scim_fold_rebuild() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1899,13 +1960,7 @@ BEGIN
     CREATE INDEX users_display_name_ci ON scim.users (tenant_id, scim.fold(display_name));
     CREATE UNIQUE INDEX groups_display_name_ci ON scim.groups (tenant_id, scim.fold(display_name));
 
-    FOR ix IN
-        SELECT i.indexrelid::regclass
-          FROM pg_index i JOIN pg_depend d
-            ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
-         WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
-           AND d.refobjid = 'pg_catalog.lower(text)'::regprocedure
-    LOOP
+    FOR ix IN SELECT scim._indexes_using('pg_catalog.lower(text)') LOOP
         EXECUTE format('DROP INDEX %s', ix);
         old_trgm := true;
     END LOOP;
@@ -1913,14 +1968,7 @@ BEGIN
         PERFORM scim.scim_create_trigram_indexes();
     END IF;
 
-    FOR ix IN
-        SELECT i.indexrelid::regclass
-          FROM pg_index i JOIN pg_depend d
-            ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
-         WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
-           AND d.refobjid = 'scim.fold(text)'::regprocedure
-         ORDER BY 1
-    LOOP
+    FOR ix IN SELECT scim._indexes_using('scim.fold(text)') LOOP
         IF ix::text NOT LIKE '%\_ci' THEN
             EXECUTE format('REINDEX INDEX %s', ix);
         END IF;
@@ -1984,6 +2032,15 @@ CREATE  FUNCTION "scim_patch"(
 ) RETURNS jsonb /* JsonB */
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_patch_wrapper';
+
+CREATE  FUNCTION "scim_policy_allows"(
+	"user_ref" TEXT, /* Option < & str > */
+	"domain" TEXT, /* Option < & str > */
+	"item" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_policy_allows_wrapper';
 
 CREATE  FUNCTION "scim_policy_put"(
 	"name" TEXT, /* & str */
@@ -2052,7 +2109,8 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
 SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
-                            'policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
+                            'policy_allows', 'scim_effective_policy', 'scim_effective_policy_explain',
+                            'scim_policy_allows', 'scim_policy_changes', 'scim_session', 'scim_changes'], true)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Tenants, tokens, policies, settings.
 SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue', 'scim_token_revoke',
@@ -2071,9 +2129,9 @@ DROP FUNCTION scim._grant(text, text[], boolean);
 
 -- Every function has a fixed search_path, so no object a caller (or any
 -- role with CREATE on a schema in someone's search_path) makes can stand
--- in for a builtin inside it. The exceptions: two inlined SQL helpers
--- (a SET clause would stop inlining; they are schema-qualified throughout
--- instead, sql/render.sql) and scim.fold, a C function that runs no SQL
+-- in for a builtin inside it. The exceptions: scim._ts, an inlined SQL
+-- helper (a SET clause would stop inlining; it is schema-qualified
+-- throughout instead, sql/render.sql) and scim.fold, a C function that runs no SQL
 -- and is called per row by index builds, rechecks and sorts (a SET clause
 -- would add a GUC save/restore to every call).
 DO $$
@@ -2082,7 +2140,6 @@ BEGIN
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
               WHERE p.pronamespace = 'scim'::regnamespace AND p.prokind = 'f'
                 AND p.oid NOT IN ('scim._ts(timestamptz)'::regprocedure,
-                                  'scim._group_members(uuid, uuid)'::regprocedure,
                                   'scim.fold(text)'::regprocedure)
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);
