@@ -264,10 +264,10 @@ pq() {
 }
 
 # Create DB (if missing) with the extension installed. Development builds
-# all carry version 0.1.0 and there are no upgrade scripts between them, so
-# when the installed extension script changed since this database got the
-# extension, the extension is recreated (its data in this local database
-# is reset, and said so).
+# of one version all carry its number and there are no upgrade scripts
+# between them, so when the installed extension script changed since this
+# database got the extension, the extension is recreated (its data in this
+# local database is reset, and said so).
 ensure_database() {
     local data="$1" port="$2" db="$3"
     pq "$data" "$port" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \

@@ -92,6 +92,13 @@ upgrade_checks() {
         [ "$(upg_sql $db -tAc 'SELECT scim.scim_build_info()')" = "$UPGRADE_BASE_VERSION (debug)" ]
     upg_sql $db -tA -f "$ROOT/tests/upgrade/readback.sql" >"$out/before-new-package.txt" 2>&1
     check "old catalog, new package: the fixture reads back as before" cmp -s "$out/before.txt" "$out/before-new-package.txt"
+    # scim_token_issue kept its C symbol in 0.2.0 but takes three arguments
+    # there: through the old catalog it must still run 0.1.0's code.
+    local between
+    between=$(upg_sql $db -tA -c "SELECT FROM scim.scim_tenant_create('between')" -c "SET scim.tenant = 'between'" \
+        -c "SELECT scim.scim_token_issue('issued before the UPDATE')")
+    check "old catalog, new package: scim_token_issue(label) (same C symbol, new arguments in 0.2.0) runs 0.1.0's" \
+        [ "${between#scim_}" != "$between" ]
     # A package that removed the old library: an error, not a crash.
     mv "$lib/scim_pg.so" "$lib/scim_pg.so.aside" || return 1
     upg_sql $db -tAc "SELECT scim.scim_get('User', '00000000-0000-0000-0000-000000000001')" >"$out/no-old-lib.txt" 2>&1
@@ -117,6 +124,9 @@ upgrade_checks() {
         diff "$out/before.txt" "$out/after.txt" | head -40
     fi
     check "every fixture object reads back identically, old tokens authenticate" cmp -s "$out/before.txt" "$out/after.txt"
+    check "a token issued between install and UPDATE authenticates" [ "$(upg_sql $db -tAc "
+        SELECT r.status || ' ' || (r.body->>'totalResults')
+          FROM scim.scim_http('GET', '/Users', 'count=1', jsonb_build_object('authorization', 'Bearer $between')) r")" = "200 0" ]
     check "stored emails refolded (ß matches SS)" [ "$(upg_sql $db -tAc "SET scim.tenant = 'second'" \
         -c "SELECT scim.scim_list('User', 'emails.value sw \"STRASSE.20@\"', 1, 10)->'Resources'->0->>'userName'")" = second-user-20 ]
 
