@@ -52,6 +52,9 @@ pub fn claim_session() {
         ),
         "scim_pg::library::claim_session",
     )
-    .set_hint("Reconnect: after ALTER EXTENSION scim_pg UPDATE, sessions that used the previous version need a new connection.")
+    .set_hint(
+        "Reconnect: after ALTER EXTENSION scim_pg UPDATE, sessions that used the previous version need a new \
+         connection (and shared_preload_libraries, if it lists scim_pg, the new library's name).",
+    )
     .report(PgLogLevel::ERROR);
 }
