@@ -1,5 +1,5 @@
 -- scim_pg 0.1.0 → 0.2.0: ALTER EXTENSION scim_pg UPDATE TO '0.2.0'
--- (README "Upgrading"). Written by hand; scripts/test step `upgrade`
+-- (README "Upgrading"; docs/upgrades.md). scripts/test step `upgrade`
 -- checks that a 0.1.0 database upgraded by it keeps every row and ends
 -- with exactly the schema of a fresh 0.2.0 install.
 --
