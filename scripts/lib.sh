@@ -306,9 +306,11 @@ UPGRADE_BASE_COMMIT="d3d36c8f5be4e85af73dd8f0a2463bf2b5cfa2e7"
 
 # build_base_package COMMIT: the extension package of an earlier release,
 # built (debug) from the repository's history once and cached by commit in
-# target/upgrade-base/COMMIT/package. It builds in the checkout's own
-# target directory: dependencies the two versions share compile once.
-# Prints the package directory.
+# target/upgrade-base/COMMIT/package. It builds in a target directory of
+# its own, removed afterwards: in a shared one the two versions' cdylibs
+# (deps/libscim_pg.so, no hash in the name) and pgrx_embed binaries are
+# one file each, and cargo, finding either version's unit fresh, would
+# package whichever was written last. Prints the package directory.
 build_base_package() {
     local commit="$1" dir="$ROOT/target/upgrade-base/$1"
     if [ -f "$dir/.complete" ]; then
@@ -323,11 +325,12 @@ build_base_package() {
     log "building release $UPGRADE_BASE_VERSION from commit ${commit:0:7} (cached in ${dir#"$ROOT"/})"
     rm -rf "$dir" && mkdir -p "$dir/src" || return 1
     git -C "$ROOT" archive "$commit" | tar -x -C "$dir/src" || return 1
-    if ! (cd "$dir/src" && CARGO_TARGET_DIR="$ROOT/target" cargo pgrx package --debug \
+    if ! (cd "$dir/src" && CARGO_TARGET_DIR="$dir/target" cargo pgrx package --debug \
         --pg-config "$PG_CONFIG" --out-dir "$dir/package" >"$dir/build.log" 2>&1); then
         tail -50 "$dir/build.log" >&2
         return 1
     fi
+    rm -rf "$dir/target" "$dir/src"
     touch "$dir/.complete"
     echo "$dir/package"
 }
