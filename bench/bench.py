@@ -243,7 +243,7 @@ class Bench:
             c.execute(f"CREATE DATABASE {DB}")
         with psycopg.connect(self.dsn(), autocommit=True) as c:
             c.execute("CREATE EXTENSION pg_trgm")
-            c.execute("CREATE EXTENSION scim_pg")
+            c.execute("CREATE EXTENSION scim_pg CASCADE")
         self.install_check()
         self.load_data()
         with psycopg.connect(self.dsn(), autocommit=True) as c:

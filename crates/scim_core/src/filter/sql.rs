@@ -360,6 +360,11 @@ impl Compiler<'_> {
             && a.scope == AttrScope::Core
             && a.attr.name == "emails";
         let v = value.filter(|_| is_emails)?;
+        // Planned per call: a kept generic plan estimates every tenant at
+        // the average size (rows / tenants) and may then prefer walking
+        // the tenant's rows over the GIN index, which reads the whole of a
+        // large tenant (tests/pg_regress 12_tenant_indexes).
+        self.per_call_plan = true;
         let p = self.param(fold_case(v).into_owned());
         Some(format!(
             "r.email_values IS NOT NULL AND r.email_values @> ARRAY[{p}]"
