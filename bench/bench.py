@@ -1040,13 +1040,13 @@ class Bench:
                 "series_RssAnon_mb": [round(x, 1) for x in anon]}
 
     # ── 4. HTTP ─────────────────────────────────────────────────────────
-    def start_gateway(self) -> tuple[str, int]:
+    def start_gateway(self, db: str = DB) -> tuple[str, int]:
         port = self.a.http_port
         exe = ROOT / "target" / "release" / "scim-gateway"
         logf = open(self.run_dir / "gateway.log", "ab")
         p = self.track(subprocess.Popen(
             [str(exe), "--listen", f"127.0.0.1:{port}", "--database-url",
-             f"postgresql://postgres@127.0.0.1:{self.port}/{DB}"], stdout=logf, stderr=logf))
+             f"postgresql://postgres@127.0.0.1:{self.port}/{db}"], stdout=logf, stderr=logf))
         self.wait_http(port, "/healthz", p)
         return f"127.0.0.1", port
 
@@ -1495,7 +1495,7 @@ class Bench:
                     ("limits", self.bench_limits), ("operations", self.bench_operations)]
         multitenant.log, multitenant.stats_us, multitenant.BenchError = log, stats_us, BenchError
         sections += [(name, lambda name=name: multitenant.run_section(self, name))
-                     for name in ("mt_filter", "mt_walk", "mt_layers", "mt_write")]
+                     for name in ("mt_filter", "mt_walk", "mt_layers", "mt_write", "mt_http")]
         try:
             self.setup_database()
             for name, fn in sections:
