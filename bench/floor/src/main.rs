@@ -11,6 +11,10 @@
 //! Environment: FLOOR_LISTEN, FLOOR_DATABASE_URL, FLOOR_TENANT (uuid),
 //! FLOOR_TOKEN, FLOOR_USER_JSON (SQL expression of a row `r`), FLOOR_POOL.
 
+// Helpers return the error response itself (`Result<_, Response>`): a
+// handler answers with it as is.
+#![allow(clippy::result_large_err)]
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
