@@ -426,7 +426,7 @@ class MultiTenant:
                     if got != n:
                         raise BenchError(f"scim_import created {got} of {n}")
                 else:
-                    c.execute(ins, (tag, tag, tenant_uuid(k), n))
+                    c.execute(ins, (tenant_uuid(k), tag, tag, n))
                 dt = time.perf_counter() - t0
                 if r > 0:
                     res[who].append(n / dt)
