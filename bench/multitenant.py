@@ -41,6 +41,7 @@ import uuid
 import psycopg
 
 MT_DB = "scim_bench_mt"
+HTTP_IDS = 2000  # users of the largest tenant that mt_http rewrites
 
 # Set by bench/bench.py (its helpers; this module does not import the script).
 log = print
@@ -179,7 +180,9 @@ class MultiTenant:
             n = self.sizes[k - 1]
             tid = tenant_uuid(k)
             conn.execute("SELECT set_config('scim.tenant', %s, false)", (str(tid),))
-            vals = [1 + (j * 7919) % n for j in range(256)]
+            # users below the last HTTP_IDS of the largest tenant: mt_http
+            # rewrites those (PUT), and a reused database keeps them so
+            vals = [1 + (j * 7919) % max(1, n - HTTP_IDS) for j in range(256)]
 
             def em(i, k=k):
                 return f"given{i % 97}.family{i % 101}.{i}@t{k}.corp.example.com"
@@ -462,8 +465,9 @@ class MultiTenant:
         c.execute("CREATE SCHEMA floor")
         for t in ("users", "groups", "members"):
             c.execute(f"CREATE TABLE floor.{t} (LIKE scim.{t} INCLUDING ALL)")
-        ids = [str(uuid.UUID(hashlib.md5(f"1-u-{1 + (j * 7919) % n}".encode()).hexdigest())) for j in range(2000)]
-        ids = list(dict.fromkeys(ids))
+        # the last HTTP_IDS users: the ones PUT and PATCH rewrite (mt_filter
+        # looks users up below them)
+        ids = [str(uuid.UUID(hashlib.md5(f"1-u-{i}".encode()).hexdigest())) for i in range(max(1, n - HTTP_IDS + 1), n + 1)]
         c.execute("INSERT INTO floor.users SELECT * FROM scim.users WHERE tenant_id = %s AND id = ANY(%s::uuid[])",
                   (tid, ids))
         gid = str(uuid.UUID(hashlib.md5(b"1-g-1").hexdigest()))
