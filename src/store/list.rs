@@ -59,6 +59,7 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
             sql: "r.tenant_id = $1".into(),
             params: vec![],
             per_call_plan: false,
+            plan_per_tenant: false,
         }),
         Some(f) => {
             let c = filter::compile(rt, f, 2)?;
@@ -67,6 +68,27 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
                 ..c
             })
         }
+    }
+}
+
+/// A filter whose plan depends on the tenant's size
+/// (`CompiledFilter::plan_per_tenant`: the GIN email lookup against a walk
+/// of the tenant's rows) names its tenant as a literal: the plan cache,
+/// keyed by the statement text, then keeps one plan per tenant, made for
+/// that tenant's statistics (a large tenant is among the most common
+/// values), instead of one generic plan sized for an average tenant. The
+/// literal is the server's own uuid in canonical text, never client
+/// input; `$1` stays bound for the rest of the statement.
+fn pin_tenant(tenant: pgrx::Uuid, w: CompiledFilter) -> CompiledFilter {
+    if !w.plan_per_tenant {
+        return w;
+    }
+    match w.sql.strip_prefix("r.tenant_id = $1") {
+        Some(rest) => CompiledFilter {
+            sql: format!("r.tenant_id = '{}'::uuid{rest}", uuid_text(&tenant)),
+            ..w
+        },
+        None => w,
     }
 }
 
@@ -116,7 +138,7 @@ pub fn list(
     p: &ListParams,
     with_members: bool,
 ) -> ScimResult<Page> {
-    let w = where_clause(rt, p.filter.as_deref())?;
+    let w = pin_tenant(tenant, where_clause(rt, p.filter.as_deref())?);
     // RFC 7644 §3.4.2.4: count < 0 means 0; startIndex < 1 means 1.
     let count = p
         .count
@@ -314,7 +336,7 @@ fn required_filter(rt: &ResourceTypeDef, f: &str) -> ScimResult<CompiledFilter> 
 
 /// Every match, ordered by id (`scim_filter`).
 pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<Vec<Value>> {
-    let w = required_filter(rt, f)?;
+    let w = pin_tenant(tenant, required_filter(rt, f)?);
     let sql = format!(
         "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
         row_json(rt, true),
