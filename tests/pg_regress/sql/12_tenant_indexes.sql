@@ -67,9 +67,9 @@ END
 $$;
 SELECT t AS tenant, rt, f AS filter, lookup_cost(t, rt, f)
   FROM unnest(ARRAY['ti-big', 'ti-small-7']) t,
-       LATERAL (VALUES ('User', format('userName eq "U17@%s.EXAMPLE"', upper(t))),
+       LATERAL (VALUES ('User', format('userName eq "U17@%s.EXAMPLE"', upper(t COLLATE "C"))),
                        ('User', 'externalId eq "ext-17"'),
-                       ('User', format('emails[type eq "work" and value eq "U17@%s.EXAMPLE"]', upper(t))),
+                       ('User', format('emails[type eq "work" and value eq "U17@%s.EXAMPLE"]', upper(t COLLATE "C"))),
                        ('User', format('emails[value eq "u17@%s.example"]', t)),
                        ('User', format('emails.value eq "u17@%s.example"', t)),
                        ('Group', 'displayName eq "team 3"'),

@@ -367,7 +367,11 @@ fn email_lookups_ask_for_a_plan_per_tenant() {
         let c = user(f);
         assert!(c.plan_per_tenant && !c.per_call_plan, "{f}");
     }
-    for f in [r#"userName eq "x""#, r#"emails[type eq "work"]"#, r#"emails.value co "y""#] {
+    for f in [
+        r#"userName eq "x""#,
+        r#"emails[type eq "work"]"#,
+        r#"emails.value co "y""#,
+    ] {
         assert!(!user(f).plan_per_tenant, "{f}");
     }
     assert!(!group(r#"members[value eq "a"]"#).plan_per_tenant);
