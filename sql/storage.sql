@@ -140,7 +140,8 @@ CREATE TABLE scim.users (
 -- caseExact=false): index users_user_name_ci on scim.fold(user_name),
 -- created with the other scim.fold() indexes by sql/fold.sql.
 CREATE INDEX users_external_id ON scim.users (tenant_id, external_id);
-CREATE INDEX users_email_values ON scim.users USING gin (email_values);
+-- users_email_values (GIN, tenant-leading when btree_gin is installed):
+-- sql/optional_indexes.sql.
 CREATE INDEX users_created ON scim.users (tenant_id, created);
 CREATE INDEX users_last_modified ON scim.users (tenant_id, last_modified);
 

@@ -3,6 +3,7 @@
 //! assembled from our own constants and schema-derived names.
 
 pub mod groups;
+pub mod import;
 pub mod list;
 pub mod members;
 pub mod patch;
