@@ -313,6 +313,8 @@ $$;
 -- userName is unique per tenant, case-insensitively (RFC 7643
 -- caseExact=false): index users_user_name_ci on scim.fold(user_name),
 -- created with the other scim.fold() indexes by sql/fold.sql.
+-- users_email_values (GIN, tenant-leading when btree_gin is installed):
+-- sql/optional_indexes.sql.
 
 -- (0.1.0 has scim.groups: part 3.)
 -- groups_display_name_ci (unique, scim.fold): sql/fold.sql.
@@ -525,6 +527,184 @@ BEGIN
         PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
     END IF;
 END
+$$;
+
+--   storage
+
+-- The HTTP entry points: scim_http (what the gateway calls) and
+-- scim_postgrest (what PostgREST calls), around the Rust dispatcher
+-- scim._http_dispatch (src/http/).
+
+-- HTTP -------------------------------------------------------------------
+-- scim_http and scim_postgrest authenticate every request by its bearer
+-- token, so they are the two functions a web role may execute; they run
+-- as the extension owner (SECURITY DEFINER, fixed search_path). Every
+-- other function is revoked from PUBLIC at the end of this script: the SQL
+-- API trusts its caller with the tenant GUC, so only roles you GRANT it to
+-- (your app backend) may call it.
+-- (0.1.0 has the type scim.http_response.)
+
+-- A SQL error → a SCIM error response. Our own errors carry
+-- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
+CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
+RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    info   jsonb;
+    status int;
+    stype  text;
+    body   jsonb;
+    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
+BEGIN
+    BEGIN
+        -- The first line: pgrx may append a backtrace to re-raised errors.
+        info := split_part(detail, E'\n', 1)::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        info := NULL;
+    END;
+    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
+        status := (info->>'status')::int;
+        stype := info->>'scimType';
+    ELSIF sqlstate = '23505' THEN
+        status := 409; stype := 'uniqueness';
+    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
+        status := 400; stype := 'invalidValue';
+    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
+        status := 409; stype := NULL;
+        message := 'the resource was modified concurrently; retry: ' || message;
+    ELSIF sqlstate = '57014' THEN
+        status := 503; stype := NULL;
+    ELSIF sqlstate = '25006' THEN
+        -- A write on a hot standby: the gateway sends writes to the primary.
+        status := 503; stype := NULL;
+        message := 'this server is a read-only replica; send writes to the primary: ' || message;
+    ELSE
+        status := 500; stype := NULL;
+        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
+    END IF;
+    body := jsonb_build_object(
+        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
+        'status', status::text,
+        'detail', message);
+    IF stype IS NOT NULL THEN
+        body := body || jsonb_build_object('scimType', stype);
+    END IF;
+    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
+        -- A token was presented and is not valid (RFC 6750 §3.1).
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
+    ELSIF status = 401 THEN
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
+    END IF;
+    RETURN ROW(status, hdrs, body)::scim.http_response;
+END
+$$;
+
+-- One request in a sub-transaction: a request that fails leaves no partial
+-- write, and its error becomes a SCIM error response. `tenant` NULL means
+-- "authenticate by the bearer token"; Bulk passes the tenant it already
+-- authenticated. Owner-only.
+-- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
+-- outside the sub-transaction: it logs writes and failures (so a failed
+-- request is logged although its work rolled back) and returns the
+-- internal headers a gateway asked for (x-scim-internal).
+CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    r jsonb;
+    res scim.http_response;
+    extra jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch(tenant, method, path, query, headers, body);
+        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+        res := scim._http_error(s, m, d);
+    END;
+    extra := scim._http_finish(
+        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
+        headers->>'x-request-id', body, res.status,
+        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
+        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
+        res.headers->>'ETag',
+        CASE WHEN res.status = 201 THEN res.body->>'id' END,
+        started);
+    IF extra IS NOT NULL THEN
+        res.headers := coalesce(res.headers, '{}') || extra;
+    END IF;
+    RETURN res;
+END
+$$;
+
+-- The one HTTP entry point (the gateway calls it; scim_postgrest too).
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
+-- DEFINER, pinned search_path) is parsed and planned again on every call;
+-- PL/pgSQL keeps its expression's plan for the session.
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN scim._http(NULL, method, path, query, headers, body);
+END
+$$;
+
+-- PostgREST exposure (see examples/postgrest/): nginx rewrites
+-- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
+-- method, path, query and bearer token in x-scim-* headers. One unnamed
+-- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
+-- are ordinary results with response.status set, never RAISEs, and the
+-- failed write is still rolled back (scim_http's sub-transaction).
+CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
+    fwd     jsonb;
+    res     scim.http_response;
+    out_hdr jsonb;
+BEGIN
+    -- Forward every request header except PostgREST's own Authorization
+    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
+    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
+    IF req ? 'x-scim-authorization' THEN
+        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
+    END IF;
+    -- The public base URL: the GUC scim.public_url when the administrator
+    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
+    -- sets from its own configuration, replacing any the client sent
+    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
+    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
+        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
+    END IF;
+    res := scim.scim_http(
+        method,
+        coalesce(req->>'x-scim-path', '/'),
+        req->>'x-scim-query',
+        fwd,
+        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
+    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
+      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
+    PERFORM set_config('response.status', res.status::text, true);
+    PERFORM set_config('response.headers', out_hdr::text, true);
+    RETURN res.body;
+END
+$$;
+
+--   storage
+
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
 $$;
 
 --   policy_admin
@@ -1059,6 +1239,128 @@ BEGIN
 END
 $$;
 
+--   changes
+
+-- The provisioning log (README "Provisioning log and change feed"): one row
+-- per write request and per failed request (4xx included), written by
+-- scim._http after the request's sub-transaction, so a failed request is
+-- logged although its work was rolled back. Reads only when the tenant
+-- opts in (scim_provisioning_log_configure). The row is written by
+-- src/provisioning_log.rs; this file holds the table and the read side.
+
+CREATE TABLE scim.provisioning_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
+    credential_id    uuid,          -- a token or an OAuth client
+    credential_label text,
+    sql_role         text NOT NULL DEFAULT session_user,
+    method           text NOT NULL,
+    path             text NOT NULL,
+    resource_type    text,
+    resource_id      text,
+    status           int NOT NULL,
+    scim_type        text,
+    detail           text,
+    request_id       text,
+    duration_ms      double precision,
+    version_before   bigint,
+    version_after    bigint,
+    attributes       text[],        -- attribute names the request wrote
+    request_body     jsonb          -- only when the tenant opts in; never passwords
+);
+CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
+-- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
+-- insert (the prune is its only reader).
+CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
+-- The current tenant's log, newest first, filtered by time, status range,
+-- resource type and id; `before_id` pages backwards (the last id seen).
+CREATE FUNCTION scim.scim_provisioning_log(
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
+    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
+    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
+RETURNS SETOF scim.provisioning_log
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM scim.provisioning_log l
+         WHERE l.tenant_id = tenant
+           AND (since IS NULL OR l.at >= since)
+           AND (until IS NULL OR l.at < until)
+           AND (min_status IS NULL OR l.status >= min_status)
+           AND (max_status IS NULL OR l.status <= max_status)
+           AND (scim_provisioning_log.resource_type IS NULL
+                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
+           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
+           AND (before_id IS NULL OR l.id < before_id)
+         ORDER BY l.at DESC, l.id DESC
+         LIMIT max_rows;
+END
+$$;
+
+-- JSON lines for a SIEM: one object per row, oldest first, e.g.
+--   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
+CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
+      FROM scim.provisioning_log l
+     WHERE l.tenant_id = tenant
+       AND (since IS NULL OR l.at >= since)
+       AND (until IS NULL OR l.at < until)
+     ORDER BY l.at, l.id;
+END
+$$;
+
+-- Retention, for the log and the change feed (scim.settings rows, kept
+-- by pg_dump): NULL leaves a value as it is.
+CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
+    END IF;
+    IF provisioning_log IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+    IF change_feed IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+END
+$$;
+
+-- Log rows older than the retention (default 30 days) are deleted, in
+-- every tenant; with the change feed's (scim_changes_prune). Run it from
+-- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
+-- how many log rows went.
+CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    PERFORM scim.scim_changes_prune();
+    RETURN gone;
+END
+$$;
+
+-- The current tenant's log as a view (for reporting roles granted SELECT
+-- on it; RLS on the table confines direct readers as everywhere else).
+CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
+    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
+
 --   storage
 
 -- Credential lifecycle (README "Credentials"): token expiry, rotation with
@@ -1101,24 +1403,6 @@ CREATE TABLE scim.tenant_operations (
 
 SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
-
--- Authentication's one statement: the token (unrevoked), whether it has
--- expired, whether its last use is due to be recorded, and the tenant's
--- operating settings. Works before the tenant is known (the token decides
--- it), so it bypasses RLS; owner-only.
-CREATE FUNCTION scim._credential(token_id uuid)
-RETURNS TABLE (tenant_id uuid, secret_hash bytea, label text, expired boolean, touch_due boolean,
-               admin boolean, rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT t.tenant_id, t.secret_hash, t.label,
-           t.expires IS NOT NULL AND t.expires <= clock_timestamp(),
-           t.last_used IS NULL OR t.last_used < clock_timestamp() - interval '1 minute',
-           t.admin, o.rate_per_second, o.rate_burst,
-           coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM scim.tokens t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.tenant_id
-     WHERE t.id = token_id AND t.revoked IS NULL
-$$;
 
 -- Record a use, unless another request of the same token is doing it
 -- (SKIP LOCKED: authentication never waits on it).
@@ -1282,301 +1566,6 @@ BEGIN
 END
 $$;
 
---   storage
-
--- The HTTP entry points: scim_http (what the gateway calls) and
--- scim_postgrest (what PostgREST calls), around the Rust dispatcher
--- scim._http_dispatch (src/http/).
-
--- HTTP -------------------------------------------------------------------
--- scim_http and scim_postgrest authenticate every request by its bearer
--- token, so they are the two functions a web role may execute; they run
--- as the extension owner (SECURITY DEFINER, fixed search_path). Every
--- other function is revoked from PUBLIC at the end of this script: the SQL
--- API trusts its caller with the tenant GUC, so only roles you GRANT it to
--- (your app backend) may call it.
--- (0.1.0 has the type scim.http_response.)
-
--- A SQL error → a SCIM error response. Our own errors carry
--- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
-CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
-RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    info   jsonb;
-    status int;
-    stype  text;
-    body   jsonb;
-    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
-BEGIN
-    BEGIN
-        -- The first line: pgrx may append a backtrace to re-raised errors.
-        info := split_part(detail, E'\n', 1)::jsonb;
-    EXCEPTION WHEN OTHERS THEN
-        info := NULL;
-    END;
-    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
-        status := (info->>'status')::int;
-        stype := info->>'scimType';
-    ELSIF sqlstate = '23505' THEN
-        status := 409; stype := 'uniqueness';
-    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
-        status := 400; stype := 'invalidValue';
-    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
-        status := 409; stype := NULL;
-        message := 'the resource was modified concurrently; retry: ' || message;
-    ELSIF sqlstate = '57014' THEN
-        status := 503; stype := NULL;
-    ELSIF sqlstate = '25006' THEN
-        -- A write on a hot standby: the gateway sends writes to the primary.
-        status := 503; stype := NULL;
-        message := 'this server is a read-only replica; send writes to the primary: ' || message;
-    ELSE
-        status := 500; stype := NULL;
-        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
-    END IF;
-    body := jsonb_build_object(
-        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
-        'status', status::text,
-        'detail', message);
-    IF stype IS NOT NULL THEN
-        body := body || jsonb_build_object('scimType', stype);
-    END IF;
-    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
-        -- A token was presented and is not valid (RFC 6750 §3.1).
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
-    ELSIF status = 401 THEN
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
-    END IF;
-    RETURN ROW(status, hdrs, body)::scim.http_response;
-END
-$$;
-
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
-
--- The one HTTP entry point (the gateway calls it; scim_postgrest too).
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE sql AS $$
-    SELECT * FROM scim._http(NULL, method, path, query, headers, body)
-$$;
-
--- PostgREST exposure (see examples/postgrest/): nginx rewrites
--- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
--- method, path, query and bearer token in x-scim-* headers. One unnamed
--- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
--- are ordinary results with response.status set, never RAISEs, and the
--- failed write is still rolled back (scim_http's sub-transaction).
-CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
-    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
-    fwd     jsonb;
-    res     scim.http_response;
-    out_hdr jsonb;
-BEGIN
-    -- Forward every request header except PostgREST's own Authorization
-    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
-    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
-      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
-    IF req ? 'x-scim-authorization' THEN
-        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
-    END IF;
-    -- The public base URL: the GUC scim.public_url when the administrator
-    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
-    -- sets from its own configuration, replacing any the client sent
-    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
-    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
-        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
-    END IF;
-    res := scim.scim_http(
-        method,
-        coalesce(req->>'x-scim-path', '/'),
-        req->>'x-scim-query',
-        fwd,
-        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
-    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
-      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
-    PERFORM set_config('response.status', res.status::text, true);
-    PERFORM set_config('response.headers', out_hdr::text, true);
-    RETURN res.body;
-END
-$$;
-
---   storage
-
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
---   changes
-
--- The provisioning log (README "Provisioning log and change feed"): one row
--- per write request and per failed request (4xx included), written by
--- scim._http after the request's sub-transaction, so a failed request is
--- logged although its work was rolled back. Reads only when the tenant
--- opts in (scim_provisioning_log_configure). The row is written by
--- src/provisioning_log.rs; this file holds the table and the read side.
-
-CREATE TABLE scim.provisioning_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
-    credential_id    uuid,          -- a token or an OAuth client
-    credential_label text,
-    sql_role         text NOT NULL DEFAULT session_user,
-    method           text NOT NULL,
-    path             text NOT NULL,
-    resource_type    text,
-    resource_id      text,
-    status           int NOT NULL,
-    scim_type        text,
-    detail           text,
-    request_id       text,
-    duration_ms      double precision,
-    version_before   bigint,
-    version_after    bigint,
-    attributes       text[],        -- attribute names the request wrote
-    request_body     jsonb          -- only when the tenant opts in; never passwords
-);
-CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
--- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
--- insert (the prune is its only reader).
-CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
--- The current tenant's log, newest first, filtered by time, status range,
--- resource type and id; `before_id` pages backwards (the last id seen).
-CREATE FUNCTION scim.scim_provisioning_log(
-    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
-    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
-    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
-RETURNS SETOF scim.provisioning_log
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    RETURN QUERY
-        SELECT l.* FROM scim.provisioning_log l
-         WHERE l.tenant_id = tenant
-           AND (since IS NULL OR l.at >= since)
-           AND (until IS NULL OR l.at < until)
-           AND (min_status IS NULL OR l.status >= min_status)
-           AND (max_status IS NULL OR l.status <= max_status)
-           AND (scim_provisioning_log.resource_type IS NULL
-                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
-           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
-           AND (before_id IS NULL OR l.id < before_id)
-         ORDER BY l.at DESC, l.id DESC
-         LIMIT max_rows;
-END
-$$;
-
--- JSON lines for a SIEM: one object per row, oldest first, e.g.
---   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
-CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS SETOF text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
-      FROM scim.provisioning_log l
-     WHERE l.tenant_id = tenant
-       AND (since IS NULL OR l.at >= since)
-       AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id;
-END
-$$;
-
--- Retention, for the log and the change feed (scim.settings rows, kept
--- by pg_dump): NULL leaves a value as it is.
-CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
-    END IF;
-    IF provisioning_log IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-    IF change_feed IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-END
-$$;
-
--- Log rows older than the retention (default 30 days) are deleted, in
--- every tenant; with the change feed's (scim_changes_prune). Run it from
--- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
--- how many log rows went.
-CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('provisioning_log_retention', '30 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    PERFORM scim.scim_changes_prune();
-    RETURN gone;
-END
-$$;
-
--- The current tenant's log as a view (for reporting roles granted SELECT
--- on it; RLS on the table confines direct readers as everywhere else).
-CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
-    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
-
 --   credentials
 --   policy_notify
 --   changes
@@ -1733,41 +1722,76 @@ AS 'scim_pg-0.2.0', 'effective_policy_explain_wrapper';
 --   storage
 --   fold::scim_fold_text
 
--- co/sw/ew on userName and displayName (users and groups) are index-assisted with
--- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
--- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
--- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
--- Indexes on extension tables are not dumped by pg_dump: an explicit
--- scim_create_trigram_indexes() is recorded in scim.settings, and restoring
--- that row creates them again (trigger below).
-CREATE FUNCTION scim._create_trigram_indexes() RETURNS boolean
+-- Indexes whose best form depends on contrib extensions. Neither is
+-- required, so a plain `CREATE EXTENSION scim_pg;` always works:
+--   * btree_gin: the GIN indexes lead with tenant_id (its uuid operator
+--     class). One index scan then carries both the tenant and the value, so
+--     a lookup in a large tenant never intersects its match with a scan of
+--     all that tenant's rows, and a small tenant never pays for the others'
+--     entries (20x the email lookups/s in the largest of 1,000 tenants,
+--     docs/scale.md "Indexes in a multi-tenant database"). Without it
+--     users_email_values indexes the values alone: right, but a lookup in
+--     a database of many tenants reads every tenant's entries for the value.
+--   * pg_trgm: co/sw/ew on userName and displayName (users and groups) are
+--     index-assisted; without it they scan the tenant's rows.
+-- They are made at install with what is there (install btree_gin and
+-- pg_trgm before scim_pg), and scim.scim_create_trigram_indexes() remakes
+-- them in their best form after either is installed later. Indexes on
+-- extension tables are not dumped by pg_dump: that explicit call is
+-- recorded in scim.settings, and restoring the row makes them again
+-- (trigger below); a restore that creates the contrib extensions first
+-- gets the best forms at CREATE EXTENSION anyway.
+CREATE FUNCTION scim._create_optional_indexes() RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE ops text;
+DECLARE
+    ops  text;
+    lead text := '';
+    keys int := 1;
+    ix   text;
+    expr text;
 BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'btree_gin') THEN
+        lead := 'tenant_id, ';
+        keys := 2;
+    END IF;
     SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_trgm';
-    IF ops IS NULL THEN
-        RETURN false;
-    END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (scim.fold(user_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (scim.fold(display_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (scim.fold(display_name) %s)', ops);
-    RETURN true;
+    FOR ix, expr IN
+        SELECT v.ix, v.expr FROM (VALUES
+            ('users_email_values', 'users', 'email_values'),
+            ('users_user_name_trgm', 'users', 'scim.fold(user_name) ' || ops),
+            ('users_display_name_trgm', 'users', 'scim.fold(display_name) ' || ops),
+            ('groups_display_name_trgm', 'groups', 'scim.fold(display_name) ' || ops)) v(ix, tbl, expr)
+         WHERE v.expr IS NOT NULL
+    LOOP
+        -- An index made before btree_gin was there is made again, leading
+        -- with the tenant.
+        IF EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indexrelid = pg_catalog.to_regclass('scim.' || ix) AND i.indnkeyatts <> keys) THEN
+            EXECUTE format('DROP INDEX scim.%I', ix);
+        END IF;
+        IF pg_catalog.to_regclass('scim.' || ix) IS NULL THEN
+            EXECUTE format('CREATE INDEX %I ON scim.%I USING gin (%s%s)',
+                           ix, CASE WHEN ix LIKE 'groups%' THEN 'groups' ELSE 'users' END, lead, expr);
+        END IF;
+    END LOOP;
+    RETURN ops IS NOT NULL;
 END
 $$;
-SELECT scim._create_trigram_indexes();
+SELECT scim._create_optional_indexes();
 
--- Records the choice; the settings trigger below makes the indexes.
+-- Records the choice; the settings trigger below makes the indexes. True
+-- when pg_trgm is installed (the trigram indexes exist).
 CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname IN ('pg_trgm', 'btree_gin')) THEN
         RETURN false;
     END IF;
     INSERT INTO scim.settings (name, value) VALUES ('trigram_indexes', 'true')
     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    RETURN true;
+    RETURN EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm');
 END
 $$;
 
@@ -1775,7 +1799,7 @@ CREATE FUNCTION scim._settings_apply() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.name = 'trigram_indexes' AND NEW.value = 'true' THEN
-        PERFORM scim._create_trigram_indexes();
+        PERFORM scim._create_optional_indexes();
     END IF;
     RETURN NULL;
 END
@@ -1991,6 +2015,19 @@ CREATE  FUNCTION "scim_get"(
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_get_wrapper';
 
+CREATE  FUNCTION "scim_import"(
+	"resources" jsonb[] /* Vec < Option < JsonB > > */
+) RETURNS TABLE (
+	"ordinality" INT,  /* i32 */
+	"status" INT,  /* i32 */
+	"id" uuid,  /* Option < pgrx :: Uuid > */
+	"scim_type" TEXT,  /* Option < String > */
+	"detail" TEXT  /* Option < String > */
+)
+STRICT
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_import_wrapper';
+
 CREATE  FUNCTION "scim_list"(
 	"resource_type" TEXT DEFAULT 'User', /* & str */
 	"filter" TEXT DEFAULT NULL, /* Option < & str > */
@@ -2106,7 +2143,7 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Resources and policy queries of the current tenant (the GUC's, or the
 -- token's after scim_session; scim_tenant_app must use scim_session).
-SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
+SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_import', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
                             'policy_allows', 'scim_effective_policy', 'scim_effective_policy_explain',
