@@ -194,8 +194,12 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             let r = service::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
             match rt.kind {
                 // A group's member list is not read back (PATCH stays O(delta));
-                // RFC 7644 §3.5.2 allows 204. `attributes` asks for a body.
-                ResourceKind::Group if query()?.attributes.is_none() => {
+                // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
+                // ask for the projected resource (200).
+                ResourceKind::Group
+                    if query()?.attributes.is_none()
+                        && query()?.excluded_attributes.is_none() =>
+                {
                     let mut resp = Response::no_content();
                     if let Some(tag) = response::version_of(&r) {
                         resp.headers.insert("ETag".into(), Value::String(tag));

@@ -325,10 +325,18 @@ impl Binder<'_> {
                 return Err(err(format!("'{written}': cannot compare '{canon}'")));
             }
         };
-        Ok(BoundFilter::Compare {
+        // `ne` is `not (… eq …)`: a resource without the attribute (or a
+        // multi-valued one with no equal value) matches `attr ne "x"`.
+        let op_bound = if op == CompareOp::Ne { CompareOp::Eq } else { op };
+        let cmp = BoundFilter::Compare {
             attr: a,
-            op,
+            op: op_bound,
             value: bound,
+        };
+        Ok(if op == CompareOp::Ne {
+            BoundFilter::Not(Box::new(cmp))
+        } else {
+            cmp
         })
     }
 }
