@@ -5,6 +5,7 @@
 //! and turns [`error::ScimError`] into SQL errors / HTTP responses.
 
 pub mod casefold;
+pub mod extension;
 pub mod error;
 pub mod filter;
 pub mod http;

@@ -109,6 +109,10 @@ pub struct AttrDef {
     pub reference_types: &'static [&'static str],
     pub sub_attributes: &'static [AttrDef],
     pub description: &'static str,
+    /// Defined by a tenant's registered extension schema
+    /// ([`crate::extension`]): its canonicalValues are enforced on input
+    /// (the core schemas' are only suggestions, RFC 7643 §7).
+    pub registered: bool,
 }
 
 impl AttrDef {
@@ -126,6 +130,7 @@ impl AttrDef {
             reference_types: &[],
             sub_attributes: &[],
             description: "",
+            registered: false,
         }
     }
     pub const fn string(name: &'static str) -> AttrDef {
@@ -508,6 +513,11 @@ impl ResolvedAttr {
             s.push_str(sub.name);
         }
         s
+    }
+
+    /// Defined by a tenant's registered extension schema.
+    pub fn is_registered(&self) -> bool {
+        self.attr.registered
     }
 
     /// The JSON object key that holds the attribute's container: `None` for
