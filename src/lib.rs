@@ -66,6 +66,11 @@ pgrx::extension_sql_file!(
     requires = ["bootstrap"]
 );
 pgrx::extension_sql_file!(
+    "../sql/extensions.sql",
+    name = "extensions",
+    requires = ["bootstrap", "fold"]
+);
+pgrx::extension_sql_file!(
     "../sql/provisioning_log.sql",
     name = "provisioning_log",
     requires = ["bootstrap", "changes"]
