@@ -32,6 +32,23 @@ ensure_toolchain() {
     fi
 }
 
+# ensure_nginx: the nginx binary for examples/postgrest/check_nginx.sh.
+# The package's service is not started (a policy-rc.d refuses it for the
+# length of the install): the check runs its own nginx on loopback ports.
+ensure_nginx() {
+    command -v nginx >/dev/null && return 0
+    log "installing nginx (for the PostgREST mapping check)"
+    local policy=/usr/sbin/policy-rc.d made=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" && made=1
+    fi
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nginx-light >/dev/null
+    local rc=$?
+    [ "$made" = 1 ] && as_root rm -f "$policy"
+    return $rc
+}
+
 # ── Private PostgreSQL trees ────────────────────────────────────────────
 # Every cluster the scripts start (serve, test, bench) runs the binaries of
 # its own relocated copy of the system PostgreSQL 15 tree, and loads the

@@ -40,12 +40,6 @@ CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHER
 CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
 CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
 CREATE SEQUENCE scim.change_numbers AS bigint;
-ALTER TABLE scim.changes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.changes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.changes
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
 -- Writers: statement-level triggers, one INSERT per statement. Rows of a
 -- tenant being deleted are not recorded (its resources go with it).
 -- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
@@ -163,8 +157,7 @@ $$;
 CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'change_feed_retention'),
-                              '7 days')::interval;
+    keep interval := scim._retention('change_feed_retention', '7 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;

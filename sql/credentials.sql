@@ -36,18 +36,6 @@ CREATE TABLE scim.tenant_operations (
     CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['oauth_clients', 'tenant_operations'] LOOP
-        EXECUTE format('ALTER TABLE scim.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE scim.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON scim.%I USING (tenant_id = (SELECT scim.current_tenant())) '
-            'WITH CHECK (tenant_id = (SELECT scim.current_tenant()))', t);
-    END LOOP;
-END
-$$;
 SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
 
@@ -111,11 +99,15 @@ $$;
 CREATE FUNCTION scim.scim_oauth_clients()
 RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
                created timestamptz, revoked timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
       FROM scim.oauth_clients c
-     WHERE c.tenant_id = scim.current_tenant()
-     ORDER BY c.created, c.id
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
 $$;
 
 -- Revoking a client revokes the access tokens it was given.

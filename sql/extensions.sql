@@ -30,18 +30,7 @@ CREATE TABLE scim.extension_indexes (
     FOREIGN KEY (tenant_id, urn) REFERENCES scim.extension_schemas (tenant_id, urn) ON DELETE CASCADE
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['extension_schemas', 'extension_indexes'] LOOP
-        EXECUTE format('ALTER TABLE scim.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE scim.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON scim.%I USING (tenant_id = (SELECT scim.current_tenant())) '
-            'WITH CHECK (tenant_id = (SELECT scim.current_tenant()))', t);
-    END LOOP;
-END
-$$;
+-- Row Level Security: sql/rls.sql.
 SELECT pg_catalog.pg_extension_config_dump('scim.extension_schemas', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.extension_indexes', '');
 

@@ -1,5 +1,5 @@
 -- Case folding maintenance (README "Case-insensitive matching"). The
--- folding key scim.fold() is declared in bootstrap.sql; what depends on it:
+-- folding key scim.fold() is declared in storage.sql; what depends on it:
 -- the unique indexes on userName and group displayName, the displayName
 -- and trigram indexes, and the stored users.email_values. When the folding
 -- changes (a library with a new scim_fold_version(), or an upgrade from
@@ -42,6 +42,18 @@ $$;
 -- indexes) rebuilt, and one still on lower() (0.1.0's trigram indexes)
 -- replaced through scim_create_trigram_indexes(). Each index records the
 -- folding version as its comment. Returns the number of indexes built.
+-- The indexes on scim.users and scim.groups whose expressions call `fn`
+-- (pg_depend records the function an index expression uses), oldest first.
+CREATE FUNCTION scim._indexes_using(fn regprocedure) RETURNS SETOF regclass
+LANGUAGE sql STABLE AS $$
+    SELECT i.indexrelid::regclass
+      FROM pg_index i JOIN pg_depend d
+        ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
+     WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
+       AND d.refobjid = fn
+     ORDER BY 1
+$$;
+
 CREATE FUNCTION scim.scim_fold_rebuild() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -81,13 +93,7 @@ BEGIN
     CREATE INDEX users_display_name_ci ON scim.users (tenant_id, scim.fold(display_name));
     CREATE UNIQUE INDEX groups_display_name_ci ON scim.groups (tenant_id, scim.fold(display_name));
 
-    FOR ix IN
-        SELECT i.indexrelid::regclass
-          FROM pg_index i JOIN pg_depend d
-            ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
-         WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
-           AND d.refobjid = 'pg_catalog.lower(text)'::regprocedure
-    LOOP
+    FOR ix IN SELECT scim._indexes_using('pg_catalog.lower(text)') LOOP
         EXECUTE format('DROP INDEX %s', ix);
         old_trgm := true;
     END LOOP;
@@ -95,14 +101,7 @@ BEGIN
         PERFORM scim.scim_create_trigram_indexes();
     END IF;
 
-    FOR ix IN
-        SELECT i.indexrelid::regclass
-          FROM pg_index i JOIN pg_depend d
-            ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_proc'::regclass
-         WHERE i.indrelid IN ('scim.users'::regclass, 'scim.groups'::regclass)
-           AND d.refobjid = 'scim.fold(text)'::regprocedure
-         ORDER BY 1
-    LOOP
+    FOR ix IN SELECT scim._indexes_using('scim.fold(text)') LOOP
         IF ix::text NOT LIKE '%\_ci' THEN
             EXECUTE format('REINDEX INDEX %s', ix);
         END IF;

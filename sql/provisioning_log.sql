@@ -30,12 +30,6 @@ CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at)
 -- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
 -- insert (the prune is its only reader).
 CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
-ALTER TABLE scim.provisioning_log ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.provisioning_log FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.provisioning_log
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
 -- The current tenant's log, newest first, filtered by time, status range,
 -- resource type and id; `before_id` pages backwards (the last id seen).
 CREATE FUNCTION scim.scim_provisioning_log(
@@ -70,13 +64,17 @@ $$;
 --   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
 CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS SETOF text
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
       FROM scim.provisioning_log l
-     WHERE l.tenant_id = scim.current_tenant()
+     WHERE l.tenant_id = tenant
        AND (since IS NULL OR l.at >= since)
        AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id
+     ORDER BY l.at, l.id;
+END
 $$;
 
 -- Retention, for the log and the change feed (scim.settings rows, kept
@@ -105,8 +103,7 @@ $$;
 CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    keep interval := coalesce((SELECT s.value #>> '{}' FROM scim.settings s WHERE s.name = 'provisioning_log_retention'),
-                              '30 days')::interval;
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
     gone bigint;
 BEGIN
     DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;

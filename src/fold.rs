@@ -5,7 +5,7 @@
 
 use pgrx::prelude::*;
 
-/// Declared by hand in sql/bootstrap.sql (`LANGUAGE c`, symbol
+/// Declared by hand in sql/storage.sql (`LANGUAGE c`, symbol
 /// `scim_fold_text_wrapper`, `IMMUTABLE STRICT PARALLEL SAFE`): the unique
 /// indexes created there need it before pgrx's generated SQL runs.
 #[pg_extern(immutable, parallel_safe, strict, sql = false)]

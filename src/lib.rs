@@ -43,38 +43,69 @@ fn check_for_interrupts() {
     pgrx::pg_sys::check_for_interrupts!();
 }
 
-pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
-pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+// The hand-written SQL, one file per concern, in dependency order
+// (pgrx places each file after what it `requires`). storage.sql runs first
+// (schema, roles, tables); grants.sql last, over every function made.
+pgrx::extension_sql_file!("../sql/storage.sql", name = "storage", bootstrap);
 pgrx::extension_sql_file!(
     "../sql/fold.sql",
     name = "fold",
-    requires = ["bootstrap", fold::scim_fold_version]
+    requires = ["storage", fold::scim_fold_version]
 );
 pgrx::extension_sql_file!(
-    "../sql/policy.sql",
-    name = "policy",
-    requires = ["bootstrap"]
+    "../sql/trigram.sql",
+    name = "trigram",
+    requires = ["storage"]
+);
+pgrx::extension_sql_file!("../sql/render.sql", name = "render", requires = ["storage"]);
+pgrx::extension_sql_file!(
+    "../sql/credentials.sql",
+    name = "credentials",
+    requires = ["storage"]
+);
+pgrx::extension_sql_file!(
+    "../sql/tenant_admin.sql",
+    name = "tenant_admin",
+    requires = ["credentials"]
+);
+pgrx::extension_sql_file!(
+    "../sql/policy_admin.sql",
+    name = "policy_admin",
+    requires = ["storage"]
+);
+pgrx::extension_sql_file!(
+    "../sql/policy_notify.sql",
+    name = "policy_notify",
+    requires = ["policy_admin"]
 );
 pgrx::extension_sql_file!(
     "../sql/changes.sql",
     name = "changes",
-    requires = ["bootstrap"]
-);
-pgrx::extension_sql_file!(
-    "../sql/credentials.sql",
-    name = "credentials",
-    requires = ["bootstrap"]
+    requires = ["storage"]
 );
 pgrx::extension_sql_file!(
     "../sql/extensions.sql",
     name = "extensions",
-    requires = ["bootstrap", "fold"]
+    requires = ["storage", "fold"]
 );
 pgrx::extension_sql_file!(
     "../sql/provisioning_log.sql",
     name = "provisioning_log",
-    requires = ["bootstrap", "changes"]
+    requires = ["changes"]
 );
+pgrx::extension_sql_file!(
+    "../sql/rls.sql",
+    name = "rls",
+    requires = [
+        "credentials",
+        "policy_notify",
+        "changes",
+        "provisioning_log",
+        "extensions"
+    ]
+);
+pgrx::extension_sql_file!("../sql/http.sql", name = "http", requires = ["storage"]);
+pgrx::extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

@@ -3,7 +3,7 @@
 //! below); the gateway and PostgREST only carry bytes.
 //!
 //! Errors are raised as SQL errors like everywhere else; the plpgsql wrapper
-//! `scim.scim_http` (sql/finalize.sql) runs this in a sub-transaction, so a
+//! `scim.scim_http` (sql/http.sql) runs this in a sub-transaction, so a
 //! failed write is rolled back, and turns the error into a SCIM error body.
 
 mod bulk;

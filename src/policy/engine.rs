@@ -35,39 +35,26 @@ use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// The resolution statement for one kind of ref, joined as `u` (columns
-/// `id`, `active`): `(tenant, user id, active, tenant row xmin,
-/// policy_epoch, the user's direct groups)`; the user columns are NULL (and
-/// the groups empty) when there is no such user.
+/// The resolution statement for one kind of ref: the lookup (a user id
+/// and `active`, at most one row) as `u`, then the row the engine reads
+/// (see `sql/queries/policy_user_row.sql`).
 macro_rules! user_row {
-    ($join:literal) => {
+    ($lookup:literal) => {
         concat!(
-            "
-SELECT t.id, u.id, coalesce(u.active, true), t.xmin::text::int8, t.policy_epoch,
-       ARRAY(SELECT m.group_id FROM scim.members m WHERE m.tenant_id = t.id AND m.member_id = u.id)
-  FROM scim.tenants t
-  ",
-            $join,
-            "
- WHERE t.id = $2"
+            "WITH u AS (",
+            include_str!(concat!("../../sql/queries/", $lookup)),
+            ")\n",
+            include_str!("../../sql/queries/policy_user_row.sql")
         )
     };
 }
 
 /// Tried in priority order: SCIM id (only when the ref parses as a uuid),
 /// userName (case-insensitive, unique), externalId (only if unique in the
-/// tenant: an ambiguous externalId names nobody).
-const USER_BY_ID: &str = user_row!("LEFT JOIN scim.users u ON u.tenant_id = t.id AND u.id = $1");
-const USER_BY_NAME: &str = user_row!(
-    "LEFT JOIN scim.users u ON u.tenant_id = t.id AND scim.fold(u.user_name) = scim.fold($1)"
-);
-const USER_BY_EXTERNAL_ID: &str = user_row!(
-    "LEFT JOIN LATERAL (
-       SELECT (array_agg(x.id))[1] AS id, bool_and(coalesce(x.active, true)) AS active
-         FROM scim.users x
-        WHERE x.tenant_id = t.id AND x.external_id = $1
-       HAVING count(*) = 1) u ON true"
-);
+/// tenant).
+const USER_BY_ID: &str = user_row!("policy_user_by_id.sql");
+const USER_BY_NAME: &str = user_row!("policy_user_by_name.sql");
+const USER_BY_EXTERNAL_ID: &str = user_row!("policy_user_by_external_id.sql");
 
 /// effective_policy / explain: the display names of the groups reached.
 const GROUP_NAMES: &str = "
@@ -336,4 +323,24 @@ fn policy_allows(user_ref: Option<&str>, domain: Option<&str>, item: Option<&str
         (Some(u), Some(d), Some(i)) => allows(u, d, i).or_raise(),
         _ => false,
     }
+}
+
+// The naming rule (README "SQL API"): every public function is `scim_…`.
+// The three policy queries keep their first names too (`effective_policy`
+// is the name the product documents); both names are one C function each
+// way, so neither pays for a wrapper.
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_effective_policy(user_ref: Option<&str>) -> JsonB {
+    effective_policy(user_ref)
+}
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_effective_policy_explain(user_ref: Option<&str>) -> JsonB {
+    effective_policy_explain(user_ref)
+}
+
+#[pg_extern(stable, parallel_safe)]
+fn scim_policy_allows(user_ref: Option<&str>, domain: Option<&str>, item: Option<&str>) -> bool {
+    policy_allows(user_ref, domain, item)
 }

@@ -4,7 +4,7 @@
 //! user, their direct groups and the graph's version from the database.
 //!
 //! Validity: every change to those tables bumps `scim.tenants.policy_epoch`
-//! in the changing transaction (triggers in sql/policy.sql), so a graph
+//! in the changing transaction (triggers in sql/policy_notify.sql), so a graph
 //! read together with the tenant row version `(xmin, policy_epoch)` is right
 //! for every snapshot that sees that same row version. `xmin` is in the key
 //! because an epoch value alone can repeat: a rolled-back transaction may

@@ -2,8 +2,8 @@
 //!
 //! * [`admin`]: `scim_policy_put` (validation with a precise detail) and the
 //!   normalisation hook the `scim.policies` write trigger calls. Binding,
-//!   unbinding, the default policy and change notifications are plpgsql in
-//!   `sql/policy.sql`.
+//!   unbinding and the default policy are plpgsql in `sql/policy_admin.sql`,
+//!   change notifications in `sql/policy_notify.sql`.
 //! * [`engine`]: `effective_policy`, `effective_policy_explain` (kept SPI
 //!   plans walk user → transitive groups → bindings in SQL) and the hot path
 //!   `policy_allows`: one statement reads the user, their direct groups and

@@ -63,7 +63,10 @@ fn apply_delta(tenant: pgrx::Uuid, gid: pgrx::Uuid, d: &MemberDelta) -> ScimResu
 
 fn load_members(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<Vec<Value>> {
     let v = spi::one_json(
-        "SELECT coalesce(scim._group_members($1, $2), '[]'::jsonb)",
+        &format!(
+            "SELECT coalesce({}, '[]'::jsonb) FROM (SELECT $1::uuid AS tenant_id, $2::uuid AS id) r",
+            super::render::group_members()
+        ),
         &[tenant.into(), gid.into()],
     )?;
     Ok(match v {

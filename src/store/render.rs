@@ -2,8 +2,10 @@
 //! They are spliced into the statements that read rows, so the rendering
 //! is part of one kept plan (no per-call SQL-function planning). `id`
 //! and `meta` come from columns; a user's `groups` and a group's `members`
-//! from the membership table. Member `display` follows the rule the filter
-//! engine uses (`scim_core::filter::MEMBER_DISPLAY_SQL`).
+//! from the membership table. Member `display` is the filter engine's rule
+//! (`scim_core::filter::MEMBER_DISPLAY_SQL`), stated there once.
+
+use scim_core::filter::{MEMBER_DISPLAY_JOINS, MEMBER_DISPLAY_SQL};
 
 const META_USER: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
 'resourceType', 'User', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
@@ -18,9 +20,6 @@ const USER_GROUPS: &str = "coalesce((SELECT jsonb_build_object('groups', jsonb_a
 FROM scim.members m JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
 WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id HAVING count(*) > 0), '{}'::jsonb)";
 
-const GROUP_MEMBERS: &str = "coalesce((SELECT jsonb_build_object('members', mem) \
-FROM scim._group_members(r.tenant_id, r.id) AS mem WHERE mem IS NOT NULL), '{}'::jsonb)";
-
 /// A user row `r` of `scim.users` as its SCIM representation.
 pub fn user_json() -> String {
     format!("(r.resource || {META_USER} || {USER_GROUPS})")
@@ -30,8 +29,25 @@ pub fn user_json() -> String {
 /// (possibly huge) member list.
 pub fn group_json(with_members: bool) -> String {
     if with_members {
-        format!("(r.resource || {META_GROUP} || {GROUP_MEMBERS})")
+        format!(
+            "(r.resource || {META_GROUP} || coalesce((SELECT jsonb_build_object('members', x.mem) \
+             FROM (SELECT {} AS mem) x WHERE x.mem IS NOT NULL), '{{}}'::jsonb))",
+            group_members()
+        )
     } else {
         format!("(r.resource || {META_GROUP})")
     }
+}
+
+/// The members of group row `r` as a jsonb array in id order, NULL when it
+/// has none.
+pub fn group_members() -> String {
+    format!(
+        "(SELECT jsonb_agg(jsonb_build_object('value', m.member_id::text, 'type', m.member_type, \
+         'display', {MEMBER_DISPLAY_SQL}, \
+         '$ref', CASE WHEN m.member_type = 'User' THEN '/Users/' ELSE '/Groups/' END || m.member_id::text) \
+         ORDER BY m.member_id) \
+         FROM scim.members m{MEMBER_DISPLAY_JOINS} \
+         WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id)"
+    )
 }

@@ -4,6 +4,7 @@ modules; pytest puts this directory on sys.path)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -139,21 +140,17 @@ def user_body(user_name: str, **extra) -> dict:
     return {"schemas": [USER_SCHEMA], "userName": user_name, **extra}
 
 
-def entra_user_body(upn: str, external_id: str, employee_number: str, department: str) -> dict:
-    """The create body Entra ID posts (IDP-REQUESTS.md): meta.resourceType,
-    roles: [], the enterprise extension, externalId = the object id."""
-    return {
-        "schemas": [USER_SCHEMA, ENTERPRISE],
-        "externalId": external_id,
-        "userName": upn,
-        "active": True,
-        "displayName": "Entra User",
-        "emails": [{"primary": True, "type": "work", "value": upn}],
-        "meta": {"resourceType": "User"},
-        "name": {"formatted": "Entra User", "familyName": "User", "givenName": "Entra"},
-        "roles": [],
-        ENTERPRISE: {"employeeNumber": employee_number, "department": department},
-    }
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "idp"
+
+
+def recorded(name: str, **values: str) -> dict:
+    """A recorded IdP request body (tests/fixtures/idp/<name>.json) with its
+    `{{placeholders}}` filled in; a placeholder left unfilled is an error."""
+    text = (FIXTURES / f"{name}.json").read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", json.dumps(value)[1:-1])
+    assert "{{" not in text, f"{name}: unfilled placeholder in {text}"
+    return json.loads(text)
 
 
 def patch_body(*ops: dict) -> dict:

@@ -1,17 +1,16 @@
 """Full provisioning sequences as Entra ID and Okta run them
 (shared/design/IDP-REQUESTS.md): create → lookup by filter → patch →
-deactivate → group create → member add/remove → delete."""
+deactivate → group create → member add/remove → delete. Request bodies are
+the recorded ones in tests/fixtures/idp/ (also read by the Rust PATCH
+tests)."""
 
 import uuid
 
 from scimhttp import (
     ENTERPRISE,
-    GROUP_SCHEMA,
     USER_SCHEMA,
     assert_error,
-    entra_user_body,
-    op,
-    patch_body,
+    recorded,
     uniq,
 )
 
@@ -29,9 +28,7 @@ def test_entra_provisioning_sequence(scim):
     upn = uniq("Entra.User") + "@contoso.example"
     object_id = str(uuid.uuid4())
     assert scim.list("Users", filter=f'userName eq "{upn}"')["totalResults"] == 0
-    r = scim.post(
-        "/Users", entra_user_body(upn, object_id, employee_number="1000", department="Ops")
-    )
+    r = scim.post("/Users", recorded("entra/create_user", userName=upn, externalId=object_id))
     assert r.status_code == 201, r.text
     uid = r.json()["id"]
 
@@ -41,15 +38,9 @@ def test_entra_provisioning_sequence(scim):
 
     manager = scim.create_user()
     new_mail = uniq("renamed") + "@contoso.example"
-    got = scim.patched(
-        "Users",
-        uid,
-        op("Replace", "displayName", "Entra Renamed"),
-        op("Replace", "name.familyName", "Renamed"),
-        op("Replace", 'emails[type eq "work"].value', new_mail),
-        op("Add", f"{ENTERPRISE}:manager", manager["id"]),
-        op("Replace", value={"name.givenName": "Ent", f"{ENTERPRISE}:employeeNumber": "2000"}),
-    )
+    r = scim.patch(f"/Users/{uid}", recorded("entra/patch_user_attributes", newMail=new_mail, manager=manager["id"]))
+    assert r.status_code == 200, r.text
+    got = scim.read("Users", uid)
     assert got["displayName"] == "Entra Renamed"
     assert got["name"]["familyName"] == "Renamed" and got["name"]["givenName"] == "Ent"
     assert [e["value"] for e in got["emails"] if e["type"] == "work"] == [new_mail]
@@ -57,39 +48,33 @@ def test_entra_provisioning_sequence(scim):
     assert got[ENTERPRISE]["employeeNumber"] == "2000"
 
     # deactivate with a string boolean: the user stays readable
-    got = scim.patched("Users", uid, op("Replace", "active", "False"))
-    assert got["active"] is False
+    r = scim.patch(f"/Users/{uid}", recorded("entra/patch_user_deactivate"))
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False
     assert one(scim.list("Users", filter=f'externalId eq "{object_id}"'))["active"] is False
 
     # group: lookup without members, create, add several, remove (both forms)
     gname = uniq("Entra Group")
     assert scim.list("Groups", excludedAttributes="members", filter=f'displayName eq "{gname}"')["totalResults"] == 0
-    r = scim.post(
-        "/Groups",
-        {"schemas": [GROUP_SCHEMA], "displayName": gname, "externalId": str(uuid.uuid4()), "members": []},
-    )
+    r = scim.post("/Groups", recorded("entra/create_group", displayName=gname, externalId=str(uuid.uuid4())))
     assert r.status_code == 201, r.text
     gid = r.json()["id"]
     other = scim.create_user()
-    r = scim.patch_resource(
-        "Groups",
-        gid,
-        op("Add", "members", [{"$ref": None, "value": uid}, {"$ref": None, "value": other["id"]}]),
-    )
-    assert r.status_code in (200, 204), r.text
+    r = scim.patch(f"/Groups/{gid}", recorded("entra/patch_group_add_members", member1=uid, member2=other["id"]))
+    assert r.status_code == 204, r.text
     assert scim.member_ids(gid) == {uid, other["id"]}
     found = one(scim.list("Groups", excludedAttributes="members", filter=f'displayName eq "{gname}"'))
     assert found["id"] == gid and "members" not in found
 
-    r = scim.patch_resource("Groups", gid, op("Remove", "members", [{"value": other["id"]}]))
-    assert r.status_code in (200, 204), r.text
+    r = scim.patch(f"/Groups/{gid}", recorded("entra/patch_group_remove_member", member=other["id"]))
+    assert r.status_code == 204, r.text
     assert scim.member_ids(gid) == {uid}
-    r = scim.patch_resource("Groups", gid, op("Remove", f'members[value eq "{uid}"]'))
-    assert r.status_code in (200, 204), r.text
+    r = scim.patch(f"/Groups/{gid}", recorded("entra/patch_group_remove_member_filter", member=uid))
+    assert r.status_code == 204, r.text
     assert scim.member_ids(gid) == set()
 
-    r = scim.patch_resource("Groups", gid, op("Add", "members", [{"$ref": None, "value": uid}]))
-    assert r.status_code in (200, 204)
+    r = scim.patch(f"/Groups/{gid}", recorded("entra/patch_group_add_members", member1=uid, member2=uid))
+    assert r.status_code == 204, r.text
     # hard delete
     assert scim.delete(f"/Users/{uid}").status_code == 204
     assert_error(scim.get(f"/Users/{uid}"), 404)
@@ -107,21 +92,7 @@ def test_okta_provisioning_sequence(scim):
     login = uniq("okta.user") + "@example.com"
     lookup = {"filter": f'userName eq "{login}"', "startIndex": 1, "count": 100}
     assert scim.list("Users", **lookup)["totalResults"] == 0
-    r = scim.post(
-        "/Users",
-        {
-            "schemas": [USER_SCHEMA],
-            "userName": login,
-            "name": {"givenName": "Okta", "familyName": "User"},
-            "emails": [{"primary": True, "value": login, "type": "work"}],
-            "displayName": "Okta User",
-            "locale": "en-US",
-            "externalId": uniq("00u"),
-            "groups": [],
-            "password": "Xq1-init-pass",
-            "active": True,
-        },
-    )
+    r = scim.post("/Users", recorded("okta/create_user", userName=login, externalId=uniq("00u")))
     assert r.status_code == 201, r.text
     created = r.json()
     uid = created["id"]
@@ -140,8 +111,9 @@ def test_okta_provisioning_sequence(scim):
     assert r.json()["name"]["familyName"] == "Updated" and r.json()["title"] == "Director"
 
     # deactivate with a no-path replace; still readable
-    got = scim.patched("Users", uid, op("replace", value={"active": False}))
-    assert got["active"] is False
+    r = scim.patch(f"/Users/{uid}", recorded("okta/patch_user_deactivate"))
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False and scim.read("Users", uid)["active"] is False
     # reactivate with a full PUT (some app types)
     full = scim.read("Users", uid)
     full["active"] = True
@@ -150,28 +122,28 @@ def test_okta_provisioning_sequence(scim):
     # group push
     others = [scim.create_user()["id"] for _ in range(3)]
     gname = uniq("Okta Group")
-    r = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": gname, "members": [{"value": uid, "display": login}]})
+    r = scim.post("/Groups", recorded("okta/create_group", displayName=gname, member=uid, memberDisplay=login))
     assert r.status_code == 201, r.text
     gid = r.json()["id"]
     assert one(scim.list("Groups", filter=f'displayName eq "{gname}"', startIndex=1, count=100))["id"] == gid
 
     new_name = uniq("Okta Renamed")
-    r = scim.patch_resource("Groups", gid, op("replace", value={"id": gid, "displayName": new_name}))
-    assert r.status_code in (200, 204), r.text
+    r = scim.patch(f"/Groups/{gid}", recorded("okta/patch_group_rename", group=gid, displayName=new_name))
+    assert r.status_code == 204, r.text
     assert scim.read("Groups", gid)["displayName"] == new_name
 
     r = scim.patch(
         f"/Groups/{gid}",
-        patch_body(
-            op("remove", f'members[value eq "{uid}"]'),
-            op("add", "members", [{"value": others[0], "display": "o0"}, {"value": others[1], "display": "o1"}]),
+        recorded(
+            "okta/patch_group_remove_and_add_members",
+            remove=uid, add1=others[0], add1Display="o0", add2=others[1], add2Display="o1",
         ),
     )
-    assert r.status_code in (200, 204), r.text
+    assert r.status_code == 204, r.text
     assert scim.member_ids(gid) == {others[0], others[1]}
 
-    r = scim.patch_resource("Groups", gid, op("replace", "members", [{"value": uid}, {"value": others[2]}]))
-    assert r.status_code in (200, 204), r.text
+    r = scim.patch(f"/Groups/{gid}", recorded("okta/patch_group_replace_members", member1=uid, member2=others[2]))
+    assert r.status_code == 204, r.text
     assert scim.member_ids(gid) == {uid, others[2]}
 
     # Okta deletes groups (never users)

@@ -365,6 +365,9 @@ SELECT scim.scim_policy_set_default('sec_hp') IS NOT NULL AS set_default;
 SELECT scim.effective_policy('sec_h1') IS NOT NULL AS effective;
 SELECT scim.effective_policy_explain('sec_h1') IS NOT NULL AS explain;
 SELECT scim.policy_allows('sec_h1', 'skills', 'git') AS allows;
+SELECT scim.scim_effective_policy('sec_h1') = scim.effective_policy('sec_h1') AS same_effective;
+SELECT scim.scim_effective_policy_explain('sec_h1') = scim.effective_policy_explain('sec_h1') AS same_explain;
+SELECT scim.scim_policy_allows('sec_h1', 'skills', 'git') = scim.policy_allows('sec_h1', 'skills', 'git') AS same_allows;
 SELECT count(*) > 0 AS policy_changes FROM scim.scim_policy_changes(0);
 SELECT scim.scim_policy_unbind(:'h_group', 'sec_hp') AS policy_unbind;
 SELECT scim.scim_policy_set_default(NULL) IS NOT NULL AS unset_default;
@@ -413,6 +416,7 @@ SELECT p.proname AS not_called_above
    AND p.proname <> ALL (ARRAY['scim_build_info', 'scim_create_user', 'scim_create_group', 'scim_get', 'scim_list',
         'scim_filter', 'scim_filter_sql', 'scim_matches', 'scim_replace', 'scim_patch', 'scim_bulk', 'scim_policy_put',
         'scim_policy_bind', 'scim_policy_set_default', 'effective_policy', 'effective_policy_explain', 'policy_allows',
+        'scim_effective_policy', 'scim_effective_policy_explain', 'scim_policy_allows',
         'scim_policy_changes', 'scim_policy_unbind', 'scim_policy_delete', 'scim_http', 'scim_postgrest',
         'scim_create_trigram_indexes', 'scim_tenant_create', 'scim_tokens', 'scim_token_revoke', 'scim_token_issue',
         'scim_delete', 'scim_session', 'scim_token_rotate', 'scim_changes', 'scim_changes_prune',

@@ -31,16 +31,20 @@ pub struct CompiledFilter {
     pub per_call_plan: bool,
 }
 
-/// The SQL name of [`fold_case`] (declared in sql/bootstrap.sql): what
+/// The SQL name of [`fold_case`] (declared in sql/storage.sql): what
 /// caseExact=false columns are compared, indexed and sorted by.
 pub const FOLD_SQL: &str = "scim.fold";
 
-/// How a group member's `display` is derived (used by `members.display`
-/// filters; resource rendering must use the same rule).
+/// How a group member's `display` is derived, over a membership row `m`
+/// and [`MEMBER_DISPLAY_JOINS`]: a user's displayName, else its userName;
+/// a group's displayName. The one statement of the rule: `members.display`
+/// filters and the rendering of a group's members (src/store/render.rs)
+/// both use it.
 pub const MEMBER_DISPLAY_SQL: &str =
     "CASE WHEN m.member_type = 'User' THEN COALESCE(u.display_name, u.user_name) ELSE g.display_name END";
 
-const MEMBER_DISPLAY_JOINS: &str =
+/// The joins [`MEMBER_DISPLAY_SQL`] reads (`u`, `g`), from a membership row `m`.
+pub const MEMBER_DISPLAY_JOINS: &str =
     " LEFT JOIN scim.users u ON u.tenant_id = m.tenant_id AND u.id = m.member_id \
 LEFT JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.member_id";
 const GROUP_DISPLAY_JOINS: &str =

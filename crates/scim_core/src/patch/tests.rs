@@ -1,5 +1,6 @@
 //! End-to-end PATCH tests: parse_request + apply, with the request shapes
-//! Entra ID and Okta really send (see IDP-REQUESTS.md).
+//! Entra ID and Okta really send (see IDP-REQUESTS.md); the recorded
+//! bodies in tests/fixtures/idp/ are shared with the HTTP tests.
 
 use super::*;
 use crate::error::{ScimError, ScimResult, ScimType};
@@ -39,6 +40,30 @@ fn run_members(
         })
     });
     (r, loads)
+}
+
+/// A recorded IdP request body (tests/fixtures/idp/<name>.json) with its
+/// `{{placeholders}}` filled in (the HTTP tests read the same files).
+fn recorded(name: &str, values: &[(&str, &str)]) -> Value {
+    let path = format!(
+        "{}/../../tests/fixtures/idp/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for (key, value) in values {
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    assert!(
+        !text.contains("{{"),
+        "{name}: unfilled placeholder in {text}"
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parse and apply a whole recorded request body.
+fn ok_recorded(rt: &ResourceTypeDef, current: &Value, body: &Value) -> PatchOutcome {
+    let ops = parse_request(rt, body, &Limits::default()).unwrap_or_else(|e| panic!("{body}: {e}"));
+    apply(rt, current, &ops, &mut || Ok(vec![])).unwrap_or_else(|e| panic!("{body}: {e}"))
 }
 
 fn ok(rt: &ResourceTypeDef, current: &Value, ops: Value) -> PatchOutcome {
@@ -92,10 +117,10 @@ fn mref(id: &str) -> MemberRef {
 
 #[test]
 fn entra_replace_active_with_string_boolean() {
-    let out = ok(
+    let out = ok_recorded(
         &USER_TYPE,
         &user(),
-        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        &recorded("entra/patch_user_deactivate", &[]),
     );
     assert_eq!(out.resource["active"], json!(false));
     assert!(out.changed);
@@ -314,10 +339,10 @@ fn extension_object_as_a_no_path_key_merges_and_null_removes_it() {
 
 #[test]
 fn entra_roles_add_with_string_primary() {
-    let out = ok(
+    let out = ok_recorded(
         &USER_TYPE,
         &user(),
-        json!([{"op": "Add", "path": "roles", "value": [{"primary": "True", "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]}]),
+        &recorded("entra/patch_user_add_role", &[]),
     );
     assert_eq!(
         out.resource["roles"],
@@ -325,14 +350,44 @@ fn entra_roles_add_with_string_primary() {
     );
 }
 
+#[test]
+fn entra_recorded_attribute_patch() {
+    let out = ok_recorded(
+        &USER_TYPE,
+        &user(),
+        &recorded(
+            "entra/patch_user_attributes",
+            &[("newMail", "new@example.com"), ("manager", "m-1")],
+        ),
+    );
+    let r = &out.resource;
+    assert_eq!(r["displayName"], "Entra Renamed");
+    assert_eq!(
+        r["name"],
+        json!({"givenName": "Ent", "familyName": "Renamed"})
+    );
+    assert_eq!(
+        r["emails"],
+        json!([
+            {"value": "new@example.com", "type": "work", "primary": true},
+            {"value": "babs@home.example", "type": "home"}
+        ])
+    );
+    assert_eq!(
+        r[ENT],
+        json!({"manager": {"value": "m-1"}, "employeeNumber": "2000"})
+    );
+    assert_eq!(r["schemas"], json!([USER_SCHEMA, ENT]));
+}
+
 // -------------------------------------------------------------------- Okta
 
 #[test]
 fn okta_deactivate_without_path() {
-    let out = ok(
+    let out = ok_recorded(
         &USER_TYPE,
         &user(),
-        json!([{"op": "replace", "value": {"active": false}}]),
+        &recorded("okta/patch_user_deactivate", &[]),
     );
     assert_eq!(out.resource["active"], false);
     assert_eq!(out.resource["userName"], "bjensen@example.com");
@@ -341,10 +396,16 @@ fn okta_deactivate_without_path() {
 
 #[test]
 fn okta_group_rename_ignores_the_id() {
-    let out = ok(
+    let out = ok_recorded(
         &GROUP_TYPE,
         &group(),
-        json!([{"op": "replace", "value": {"id": "00g1emaKYZTWRYYRRTSK", "displayName": "Engineering (all)"}}]),
+        &recorded(
+            "okta/patch_group_rename",
+            &[
+                ("group", "00g1emaKYZTWRYYRRTSK"),
+                ("displayName", "Engineering (all)"),
+            ],
+        ),
     );
     assert_eq!(
         out.resource,
@@ -355,14 +416,17 @@ fn okta_group_rename_ignores_the_id() {
 
 #[test]
 fn okta_remove_filtered_member_and_add_members_in_one_request() {
-    let (out, loads) = run_members(
-        &group(),
-        json!([
-            {"op": "remove", "path": "members[value eq \"00u1\"]"},
-            {"op": "add", "path": "members", "value": [{"value": "00u2", "display": "u2@example.com"}, {"value": "00u3", "display": "u3@example.com"}]}
-        ]),
-        vec![],
+    let body = recorded(
+        "okta/patch_group_remove_and_add_members",
+        &[
+            ("remove", "00u1"),
+            ("add1", "00u2"),
+            ("add1Display", "u2@example.com"),
+            ("add2", "00u3"),
+            ("add2Display", "u3@example.com"),
+        ],
     );
+    let (out, loads) = run_members(&group(), body["Operations"].clone(), vec![]);
     let out = out.unwrap();
     assert_eq!(loads, 0);
     assert_eq!(
@@ -379,10 +443,13 @@ fn okta_remove_filtered_member_and_add_members_in_one_request() {
 
 #[test]
 fn okta_replace_members_with_the_full_list_clears_then_adds() {
-    let out = ok(
+    let out = ok_recorded(
         &GROUP_TYPE,
         &group(),
-        json!([{"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}, {"value": "a"}]}]),
+        &recorded(
+            "okta/patch_group_replace_members",
+            &[("member1", "a"), ("member2", "b")],
+        ),
     );
     assert_eq!(
         out.members,
@@ -392,6 +459,13 @@ fn okta_replace_members_with_the_full_list_clears_then_adds() {
             remove: vec![]
         }
     );
+    // A repeated member is added once.
+    let out = ok(
+        &GROUP_TYPE,
+        &group(),
+        json!([{"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}, {"value": "a"}]}]),
+    );
+    assert_eq!(out.members.add, vec![mref("a"), mref("b")]);
     // An empty list just clears.
     let out = ok(
         &GROUP_TYPE,
@@ -405,6 +479,15 @@ fn okta_replace_members_with_the_full_list_clears_then_adds() {
 
 #[test]
 fn entra_add_several_members_with_null_ref() {
+    let out = ok_recorded(
+        &GROUP_TYPE,
+        &group(),
+        &recorded(
+            "entra/patch_group_add_members",
+            &[("member1", "u0"), ("member2", "u9")],
+        ),
+    );
+    assert_eq!(out.members.add, vec![mref("u0"), mref("u9")]);
     let out = ok(
         &GROUP_TYPE,
         &group(),
@@ -428,17 +511,26 @@ fn entra_add_several_members_with_null_ref() {
 
 #[test]
 fn entra_legacy_and_filtered_member_removal() {
+    let out = ok_recorded(
+        &GROUP_TYPE,
+        &group(),
+        &recorded("entra/patch_group_remove_member", &[("member", "u1")]),
+    );
+    assert_eq!(out.members.remove, ["u1"]);
+    assert!(!out.members.clear);
     let out = ok(
         &GROUP_TYPE,
         &group(),
         json!([{"op": "Remove", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]}]),
     );
     assert_eq!(out.members.remove, ["u1", "u2"]);
-    assert!(!out.members.clear);
-    let out = ok(
+    let out = ok_recorded(
         &GROUP_TYPE,
         &group(),
-        json!([{"op": "remove", "path": "members[value eq \"u3\"]"}]),
+        &recorded(
+            "entra/patch_group_remove_member_filter",
+            &[("member", "u3")],
+        ),
     );
     assert_eq!(out.members.remove, ["u3"]);
     // An `or` of value comparisons is still a plain delta.

@@ -2,7 +2,8 @@
 --
 -- Principles (see README "Storage"):
 --   * every table is keyed by tenant_id first and protected by RLS on the
---     current tenant (GUC scim.tenant; unset = the default tenant);
+--     current tenant (GUC scim.tenant; unset = the default tenant),
+--     every policy written out in sql/rls.sql;
 --   * attributes that IdPs filter on are promoted to indexed columns, the
 --     full canonical resource lives in `resource` (without id/meta/members);
 --   * group membership is a junction table so member changes are deltas;
@@ -17,7 +18,7 @@ SET LOCAL search_path TO scim, pg_catalog;
 -- The extension's roles (README "Security model"). Roles are cluster-wide,
 -- so they are created only when missing (a second database with the
 -- extension, or a re-create, reuses them) and DROP EXTENSION leaves them;
--- every privilege is granted at the end of sql/finalize.sql.
+-- every privilege is granted in sql/grants.sql.
 --   scim_admin: tenants, tokens, policies, settings (+ everything scim_app may);
 --   scim_app:   resource and policy-query functions of the tenant it names
 --               in GUC scim.tenant; no table privileges at all;
@@ -42,7 +43,7 @@ CREATE TABLE scim.tenants (
     -- Bumped (in the changing transaction) by every change to the tenant's
     -- group nesting, policy bindings, policies or default policy: backends
     -- keep that graph in memory while (xmin, policy_epoch) of this row is
-    -- unchanged (src/policy/graph.rs, triggers in sql/policy.sql).
+    -- unchanged (src/policy/graph.rs, triggers in sql/policy_notify.sql).
     policy_epoch   bigint NOT NULL DEFAULT 0,
     created        timestamptz NOT NULL DEFAULT clock_timestamp()
 );
@@ -264,24 +265,6 @@ CREATE TABLE scim.policy_bindings (
 );
 CREATE INDEX policy_bindings_policy ON scim.policy_bindings (tenant_id, policy);
 
--- Row Level Security: a role without BYPASSRLS sees only the current
--- tenant's rows, whatever it queries. `(SELECT …)` makes the tenant an
--- init-plan, evaluated once per statement rather than per row.
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['users', 'groups', 'members', 'tokens', 'policies', 'policy_bindings'] LOOP
-        EXECUTE format('ALTER TABLE scim.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE scim.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON scim.%I USING (tenant_id = (SELECT scim.current_tenant())) '
-            'WITH CHECK (tenant_id = (SELECT scim.current_tenant()))', t);
-    END LOOP;
-END
-$$;
--- scim.tenants itself has no RLS: current_tenant() reads it to resolve the
--- GUC, and a policy on it would recurse.
-
 -- pg_dump keeps the data of extension-owned tables.
 -- All tenant rows, the default one too (scim._tenants_merge_default).
 SELECT pg_catalog.pg_extension_config_dump('scim.tenants', '');
@@ -301,85 +284,10 @@ CREATE TABLE scim.settings (
 );
 SELECT pg_catalog.pg_extension_config_dump('scim.settings', '');
 
--- co/sw/ew on userName, displayName and emails are index-assisted with
--- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
--- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
--- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
--- Indexes on extension tables are not dumped by pg_dump: an explicit
--- scim_create_trigram_indexes() is recorded in scim.settings, and restoring
--- that row creates them again (trigger below).
-CREATE FUNCTION scim._create_trigram_indexes() RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE ops text;
-BEGIN
-    SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
-      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-     WHERE e.extname = 'pg_trgm';
-    IF ops IS NULL THEN
-        RETURN false;
-    END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (scim.fold(user_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (scim.fold(display_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (scim.fold(display_name) %s)', ops);
-    RETURN true;
-END
-$$;
-SELECT scim._create_trigram_indexes();
-
--- Records the choice; the settings trigger below makes the indexes.
-CREATE FUNCTION scim.scim_create_trigram_indexes() RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        RETURN false;
-    END IF;
-    INSERT INTO scim.settings (name, value) VALUES ('trigram_indexes', 'true')
-    ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    RETURN true;
-END
-$$;
-
-CREATE FUNCTION scim._settings_apply() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.name = 'trigram_indexes' AND NEW.value = 'true' THEN
-        PERFORM scim._create_trigram_indexes();
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER settings_apply AFTER INSERT OR UPDATE ON scim.settings
-    FOR EACH ROW EXECUTE FUNCTION scim._settings_apply();
-
--- JSON representation helpers. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- these small SQL functions are inlined or called once per group read.
--- They are the two functions WITHOUT a pinned search_path (a SET clause
--- stops the planner from inlining a SQL function): instead every function,
--- operator and type in them is schema-qualified, so no object in the
--- caller's search_path can stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
-CREATE FUNCTION scim._group_members(tenant uuid, group_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'value'::pg_catalog.text, m.member_id::pg_catalog.text,
-               'type'::pg_catalog.text, m.member_type,
-               'display'::pg_catalog.text, coalesce(u.display_name, u.user_name, g.display_name),
-               '$ref'::pg_catalog.text,
-               CASE WHEN m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
-                    THEN '/Users/'::pg_catalog.text ELSE '/Groups/'::pg_catalog.text END
-                   OPERATOR(pg_catalog.||) m.member_id::pg_catalog.text)
-           ORDER BY m.member_id)
-      FROM scim.members m
-      LEFT JOIN scim.users u ON m.member_type OPERATOR(pg_catalog.=) 'User'::pg_catalog.text
-                            AND u.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND u.id OPERATOR(pg_catalog.=) m.member_id
-      LEFT JOIN scim.groups g ON m.member_type OPERATOR(pg_catalog.=) 'Group'::pg_catalog.text
-                             AND g.tenant_id OPERATOR(pg_catalog.=) m.tenant_id AND g.id OPERATOR(pg_catalog.=) m.member_id
-     WHERE m.tenant_id OPERATOR(pg_catalog.=) _group_members.tenant
-       AND m.group_id OPERATOR(pg_catalog.=) _group_members.group_id
+-- A retention setting (scim_retention_set): the interval stored under
+-- `name`, else `fallback`. Read by the prune functions.
+CREATE FUNCTION scim._retention(name text, fallback interval) RETURNS interval
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT (s.value #>> '{}')::interval FROM scim.settings s WHERE s.name = _retention.name),
+                    fallback)
 $$;
