@@ -101,3 +101,10 @@ ALTER TABLE scim.extension_indexes FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON scim.extension_indexes
     USING (tenant_id = (SELECT scim.current_tenant()))
     WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policy_attribute_maps (sql/policy_attributes.sql)
+ALTER TABLE scim.policy_attribute_maps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_attribute_maps FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_attribute_maps
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));

@@ -89,6 +89,11 @@ pgrx::extension_sql_file!(
     requires = ["storage", "fold"]
 );
 pgrx::extension_sql_file!(
+    "../sql/policy_attributes.sql",
+    name = "policy_attributes",
+    requires = ["extensions", "policy_notify"]
+);
+pgrx::extension_sql_file!(
     "../sql/provisioning_log.sql",
     name = "provisioning_log",
     requires = ["changes"]
@@ -101,7 +106,8 @@ pgrx::extension_sql_file!(
         "policy_notify",
         "changes",
         "provisioning_log",
-        "extensions"
+        "extensions",
+        "policy_attributes"
     ]
 );
 pgrx::extension_sql_file!("../sql/http.sql", name = "http", requires = ["storage"]);
