@@ -201,8 +201,7 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
                 // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
                 // ask for the projected resource (200).
                 ResourceKind::Group
-                    if query()?.attributes.is_none()
-                        && query()?.excluded_attributes.is_none() =>
+                    if query()?.attributes.is_none() && query()?.excluded_attributes.is_none() =>
                 {
                     let mut resp = Response::no_content();
                     if let Some(tag) = response::version_of(&r) {
@@ -263,7 +262,11 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     }
 }
 
-fn discovery_route(route: &Route, method: Method, tenant: Option<pgrx::Uuid>) -> ScimResult<Response> {
+fn discovery_route(
+    route: &Route,
+    method: Method,
+    tenant: Option<pgrx::Uuid>,
+) -> ScimResult<Response> {
     if method != Method::Get {
         return Err(ScimError::new(
             405,
@@ -274,7 +277,9 @@ fn discovery_route(route: &Route, method: Method, tenant: Option<pgrx::Uuid>) ->
     let body = match route {
         Route::ServiceProviderConfig => discovery::service_provider_config(&settings::limits()),
         Route::ResourceTypes(name) => match tenant {
-            Some(t) => discovery::resource_types_of(&store::extensions::tenant_types(t)?, name.as_deref())?,
+            Some(t) => {
+                discovery::resource_types_of(&store::extensions::tenant_types(t)?, name.as_deref())?
+            }
             None => discovery::resource_types(name.as_deref())?,
         },
         Route::Schemas(urn) => match tenant {

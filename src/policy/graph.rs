@@ -207,11 +207,15 @@ fn load(tenant: pgrx::Uuid) -> ScimResult<Graph> {
     let mut terms = Vec::with_capacity(n);
     for i in 0..n {
         pgrx::check_for_interrupts!();
-        let name: String = get(i, 2).ok_or_else(|| internal("attribute term without a name".into()))?;
+        let name: String =
+            get(i, 2).ok_or_else(|| internal("attribute term without a name".into()))?;
         let kind: String = get(i, 3).unwrap_or_default();
         let target: String = get(i, 4).unwrap_or_default();
         let ranks: Vec<String> = match get_json(i, 5)? {
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         };
         terms.push((group_id(i, 1)?, name, kind, target, ranks, get_json(i, 6)?));

@@ -27,19 +27,15 @@ pub fn tenant_type(
 ) -> ScimResult<&'static ResourceTypeDef> {
     let base = base(rt.kind);
     let mut registered = Vec::new();
-    spi::for_each_row(
-        TENANT_SCHEMAS,
-        &[tenant.into(), base.name.into()],
-        |row| {
-            if let (Some(definition), Some(required)) = (row.json(1)?, row.get::<bool>(2)) {
-                registered.push(Registered {
-                    definition,
-                    required,
-                });
-            }
-            Ok(())
-        },
-    )?;
+    spi::for_each_row(TENANT_SCHEMAS, &[tenant.into(), base.name.into()], |row| {
+        if let (Some(definition), Some(required)) = (row.json(1)?, row.get::<bool>(2)) {
+            registered.push(Registered {
+                definition,
+                required,
+            });
+        }
+        Ok(())
+    })?;
     extension::tenant_type(base, &registered)
 }
 
@@ -164,9 +160,11 @@ SET required = EXCLUDED.required, definition = EXCLUDED.definition, last_modifie
 pub fn check_unique(tenant: pgrx::Uuid, rt: &ResourceTypeDef, written: &Value) -> ScimResult<()> {
     let table = super::rows::table(rt);
     for (ext, _) in rt.extensions {
-        for a in ext.attributes.iter().filter(|a| {
-            a.registered && a.uniqueness != scim_core::schema::Uniqueness::None
-        }) {
+        for a in ext
+            .attributes
+            .iter()
+            .filter(|a| a.registered && a.uniqueness != scim_core::schema::Uniqueness::None)
+        {
             let Some(v) = written.get(ext.id).and_then(|e| e.get(a.name)) else {
                 continue;
             };
@@ -176,9 +174,18 @@ pub fn check_unique(tenant: pgrx::Uuid, rt: &ResourceTypeDef, written: &Value) -
                     scim_core::casefold::fold_case(s).into_owned(),
                 ),
                 Value::String(s) => ("r.resource->$2->>$3 = $4".to_string(), s.clone()),
-                other => ("r.resource->$2->$3 = $4::jsonb".to_string(), other.to_string()),
+                other => (
+                    "r.resource->$2->$3 = $4::jsonb".to_string(),
+                    other.to_string(),
+                ),
             };
-            let lock_key = format!("{}:{}:{}:{}", super::uuid_text(&tenant), table, ext.id, a.name);
+            let lock_key = format!(
+                "{}:{}:{}:{}",
+                super::uuid_text(&tenant),
+                table,
+                ext.id,
+                a.name
+            );
             spi::run(
                 "SELECT pg_advisory_xact_lock(hashtext($1))",
                 &[lock_key.as_str().into()],

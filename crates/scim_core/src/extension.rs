@@ -413,7 +413,11 @@ fn parse_definition(
     let items = attrs
         .and_then(Value::as_array)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad(format!("schema '{id}' needs a non-empty 'attributes' array")))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "schema '{id}' needs a non-empty 'attributes' array"
+            ))
+        })?;
     let mut count = 0usize;
     let mut attributes: Vec<Attr> = Vec::with_capacity(items.len());
     for item in items {
@@ -499,8 +503,13 @@ pub fn incompatible_change(old: &Value, new: &Value) -> Option<String> {
     };
     fn shape(a: &Value) -> (String, bool) {
         (
-            a.get("type").and_then(Value::as_str).unwrap_or("").to_string(),
-            a.get("multiValued").and_then(Value::as_bool).unwrap_or(false),
+            a.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            a.get("multiValued")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         )
     }
     fn find<'a>(list: &'a [Value], name: &str) -> Option<&'a Value> {

@@ -5,8 +5,8 @@
 //! and turns [`error::ScimError`] into SQL errors / HTTP responses.
 
 pub mod casefold;
-pub mod extension;
 pub mod error;
+pub mod extension;
 pub mod filter;
 pub mod http;
 pub mod interrupt;

@@ -7,8 +7,8 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{
-    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef, Returned,
-    SchemaDef,
+    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef,
+    Returned, SchemaDef,
 };
 use serde_json::{Map, Value};
 
@@ -562,7 +562,11 @@ fn extension_returned(
             }
         }
         if let Some(v) = m.get_mut(a.name) {
-            for sub in a.sub_attributes.iter().filter(|s| s.returned == Returned::Never) {
+            for sub in a
+                .sub_attributes
+                .iter()
+                .filter(|s| s.returned == Returned::Never)
+            {
                 remove_sub(v, sub.name);
             }
         }
@@ -758,7 +762,11 @@ mod tests {
 
     #[test]
     fn unknown_schema_urns_without_data_are_ignored() {
-        let n = normalize(&USER_TYPE, &json!({"userName": "a", "schemas": [USER_SCHEMA, "urn:x:y"]})).unwrap();
+        let n = normalize(
+            &USER_TYPE,
+            &json!({"userName": "a", "schemas": [USER_SCHEMA, "urn:x:y"]}),
+        )
+        .unwrap();
         assert_eq!(n.resource["schemas"], json!([USER_SCHEMA]));
         assert!(normalize(&USER_TYPE, &json!({"userName": "a", "schemas": [1]})).is_err());
     }

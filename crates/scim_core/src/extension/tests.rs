@@ -20,8 +20,16 @@ fn group_def() -> Value {
 }
 
 fn group_type() -> &'static ResourceTypeDef {
-    let canonical = validate_definition(&GROUP_TYPE, &group_def(), &ExtensionLimits::default()).unwrap();
-    tenant_type(&GROUP_TYPE, &[Registered { definition: canonical, required: false }]).unwrap()
+    let canonical =
+        validate_definition(&GROUP_TYPE, &group_def(), &ExtensionLimits::default()).unwrap();
+    tenant_type(
+        &GROUP_TYPE,
+        &[Registered {
+            definition: canonical,
+            required: false,
+        }],
+    )
+    .unwrap()
 }
 
 fn rejected(def: Value) -> String {
@@ -39,7 +47,10 @@ fn canonical_form_spells_out_every_characteristic() {
     assert_eq!(quota["mutability"], "readWrite");
     assert_eq!(quota["returned"], "default");
     assert_eq!(quota["uniqueness"], "none");
-    assert_eq!(c["attributes"][4]["returned"], "never", "writeOnly is never returned");
+    assert_eq!(
+        c["attributes"][4]["returned"], "never",
+        "writeOnly is never returned"
+    );
     // the same definition builds the same interned type
     assert!(std::ptr::eq(group_type(), group_type()));
 }
@@ -49,48 +60,130 @@ fn bad_definitions_are_precise_400s() {
     let one = |attr: Value| json!({"id": "urn:x:y:1.0", "attributes": [attr]});
     let cases = [
         (json!({"attributes": [{"name": "a"}]}), "needs an 'id'"),
-        (json!({"id": "nope", "attributes": [{"name": "a"}]}), "not a valid URN"),
-        (json!({"id": "urn:x:y'z", "attributes": [{"name": "a"}]}), "not a valid URN"),
-        (json!({"id": "urn:ietf:params:scim:schemas:x", "attributes": [{"name": "a"}]}), "reserved"),
-        (json!({"id": "urn:x:y", "attributes": []}), "non-empty 'attributes'"),
-        (json!({"id": "urn:x:y", "attributes": [{"name": "a"}], "bogus": 1}), "unknown member 'bogus'"),
+        (
+            json!({"id": "nope", "attributes": [{"name": "a"}]}),
+            "not a valid URN",
+        ),
+        (
+            json!({"id": "urn:x:y'z", "attributes": [{"name": "a"}]}),
+            "not a valid URN",
+        ),
+        (
+            json!({"id": "urn:ietf:params:scim:schemas:x", "attributes": [{"name": "a"}]}),
+            "reserved",
+        ),
+        (
+            json!({"id": "urn:x:y", "attributes": []}),
+            "non-empty 'attributes'",
+        ),
+        (
+            json!({"id": "urn:x:y", "attributes": [{"name": "a"}], "bogus": 1}),
+            "unknown member 'bogus'",
+        ),
         (one(json!({"name": "1a"})), "not valid"),
-        (one(json!({"name": "a", "type": "text"})), "expected one of string"),
-        (one(json!({"name": "a", "multiValued": "yes"})), "true or false"),
-        (one(json!({"name": "a", "type": "complex"})), "needs subAttributes"),
-        (one(json!({"name": "a", "subAttributes": [{"name": "b"}]})), "only complex"),
-        (one(json!({"name": "a", "type": "complex", "subAttributes": [
-            {"name": "b", "type": "complex", "subAttributes": [{"name": "c"}]}]})), "cannot be complex"),
-        (one(json!({"name": "a", "type": "integer", "canonicalValues": ["1"]})), "only supported for string"),
-        (one(json!({"name": "a", "canonicalValues": ["X", "X"]})), "twice"),
-        (one(json!({"name": "a", "mutability": "writeOnly", "returned": "always"})), "never"),
-        (one(json!({"name": "a", "required": true, "mutability": "readOnly"})), "no client"),
-        (one(json!({"name": "a", "type": "boolean", "uniqueness": "server"})), "uniqueness"),
-        (one(json!({"name": "a", "colour": "red"})), "unknown characteristic"),
-        (one(json!({"name": "userName"})), "collides with the core User attribute"),
+        (
+            one(json!({"name": "a", "type": "text"})),
+            "expected one of string",
+        ),
+        (
+            one(json!({"name": "a", "multiValued": "yes"})),
+            "true or false",
+        ),
+        (
+            one(json!({"name": "a", "type": "complex"})),
+            "needs subAttributes",
+        ),
+        (
+            one(json!({"name": "a", "subAttributes": [{"name": "b"}]})),
+            "only complex",
+        ),
+        (
+            one(json!({"name": "a", "type": "complex", "subAttributes": [
+            {"name": "b", "type": "complex", "subAttributes": [{"name": "c"}]}]})),
+            "cannot be complex",
+        ),
+        (
+            one(json!({"name": "a", "type": "integer", "canonicalValues": ["1"]})),
+            "only supported for string",
+        ),
+        (
+            one(json!({"name": "a", "canonicalValues": ["X", "X"]})),
+            "twice",
+        ),
+        (
+            one(json!({"name": "a", "mutability": "writeOnly", "returned": "always"})),
+            "never",
+        ),
+        (
+            one(json!({"name": "a", "required": true, "mutability": "readOnly"})),
+            "no client",
+        ),
+        (
+            one(json!({"name": "a", "type": "boolean", "uniqueness": "server"})),
+            "uniqueness",
+        ),
+        (
+            one(json!({"name": "a", "colour": "red"})),
+            "unknown characteristic",
+        ),
+        (
+            one(json!({"name": "userName"})),
+            "collides with the core User attribute",
+        ),
         (one(json!({"name": "EXTERNALID"})), "collides"),
-        (json!({"id": "urn:x:y", "attributes": [{"name": "a"}, {"name": "A"}]}), "twice"),
+        (
+            json!({"id": "urn:x:y", "attributes": [{"name": "a"}, {"name": "A"}]}),
+            "twice",
+        ),
     ];
     for (def, want) in cases {
         let d = rejected(def.clone());
         assert!(d.contains(want), "{def}: {d}");
     }
     // displayName is a Group core attribute, but fine in a User extension
-    assert!(validate_definition(&USER_TYPE, &one(json!({"name": "members"})), &ExtensionLimits::default()).is_ok());
-    assert!(validate_definition(&GROUP_TYPE, &one(json!({"name": "members"})), &ExtensionLimits::default()).is_err());
+    assert!(validate_definition(
+        &USER_TYPE,
+        &one(json!({"name": "members"})),
+        &ExtensionLimits::default()
+    )
+    .is_ok());
+    assert!(validate_definition(
+        &GROUP_TYPE,
+        &one(json!({"name": "members"})),
+        &ExtensionLimits::default()
+    )
+    .is_err());
 }
 
 #[test]
 fn size_limits_are_413() {
-    let limits = ExtensionLimits { max_schemas: 1, max_attributes: 3, max_definition_bytes: 200 };
+    let limits = ExtensionLimits {
+        max_schemas: 1,
+        max_attributes: 3,
+        max_definition_bytes: 200,
+    };
     let attrs: Vec<Value> = (0..4).map(|i| json!({"name": format!("a{i}")})).collect();
-    let e = validate_definition(&USER_TYPE, &json!({"id": "urn:x:y", "attributes": attrs}), &limits).unwrap_err();
+    let e = validate_definition(
+        &USER_TYPE,
+        &json!({"id": "urn:x:y", "attributes": attrs}),
+        &limits,
+    )
+    .unwrap_err();
     assert_eq!(e.status, 413);
-    assert!(e.detail.contains("scim.max_extension_attributes"), "{}", e.detail);
-    let big = json!({"id": "urn:x:y", "description": "x".repeat(300), "attributes": [{"name": "a"}]});
+    assert!(
+        e.detail.contains("scim.max_extension_attributes"),
+        "{}",
+        e.detail
+    );
+    let big =
+        json!({"id": "urn:x:y", "description": "x".repeat(300), "attributes": [{"name": "a"}]});
     let e = validate_definition(&USER_TYPE, &big, &limits).unwrap_err();
     assert_eq!(e.status, 413);
-    assert!(e.detail.contains("scim.max_extension_schema_bytes"), "{}", e.detail);
+    assert!(
+        e.detail.contains("scim.max_extension_schema_bytes"),
+        "{}",
+        e.detail
+    );
 }
 
 #[test]
@@ -99,14 +192,19 @@ fn incompatible_updates_are_named() {
     let mut def = group_def();
     def["attributes"][1]["type"] = json!("string");
     let new = validate_definition(&GROUP_TYPE, &def, &ExtensionLimits::default()).unwrap();
-    assert!(incompatible_change(&old, &new).unwrap().contains("quotaTokens"));
+    assert!(incompatible_change(&old, &new)
+        .unwrap()
+        .contains("quotaTokens"));
     let mut def = group_def();
     def["attributes"][0]["description"] = json!("permitted models");
     let new = validate_definition(&GROUP_TYPE, &def, &ExtensionLimits::default()).unwrap();
     assert_eq!(incompatible_change(&old, &new), None);
     def["attributes"].as_array_mut().unwrap().remove(3);
     let new = validate_definition(&GROUP_TYPE, &def, &ExtensionLimits::default()).unwrap();
-    assert_eq!(removed_attributes(&old, &new), vec!["dlpPolicy".to_string()]);
+    assert_eq!(
+        removed_attributes(&old, &new),
+        vec!["dlpPolicy".to_string()]
+    );
 }
 
 #[test]
@@ -116,17 +214,33 @@ fn resources_are_validated_against_the_extension() {
         "displayName": "ds",
         "urn:ARBITEX:scim:schemas:extension:Group:2.0": {"MODELACCESS": ["gpt-4o"], "quotatokens": 5, "dlppolicy": "redact"}});
     let n = normalize(rt, &body).unwrap();
-    assert_eq!(n.resource["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:Group", GX]));
-    assert_eq!(n.resource[GX], json!({"modelAccess": ["gpt-4o"], "quotaTokens": 5, "dlpPolicy": "REDACT"}));
-    let bad = |ext: Value| normalize(rt, &json!({"displayName": "x", GX: ext})).unwrap_err().detail;
+    assert_eq!(
+        n.resource["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:Group", GX])
+    );
+    assert_eq!(
+        n.resource[GX],
+        json!({"modelAccess": ["gpt-4o"], "quotaTokens": 5, "dlpPolicy": "REDACT"})
+    );
+    let bad = |ext: Value| {
+        normalize(rt, &json!({"displayName": "x", GX: ext}))
+            .unwrap_err()
+            .detail
+    };
     assert!(bad(json!({"quotaTokens": "5"})).contains("must be an integer"));
     assert!(bad(json!({"quotaTokens": 1.5})).contains("must be an integer"));
     assert!(bad(json!({"modelAccess": "gpt"})).contains("multi-valued"));
-    assert!(bad(json!({"dlpPolicy": "ALLOW"})).contains("expected one of SKIP, REDACT, CANCEL, BLOCK"));
+    assert!(
+        bad(json!({"dlpPolicy": "ALLOW"})).contains("expected one of SKIP, REDACT, CANCEL, BLOCK")
+    );
     assert!(bad(json!({"nope": 1})).contains("unknown attribute"));
     assert!(bad(json!({"limits": [{"model": "x", "extra": 1}]})).contains("unknown attribute"));
     // an unknown URN with attributes names the URN
-    let e = normalize(rt, &json!({"displayName": "x", "urn:acme:other:1.0": {"a": 1}})).unwrap_err();
+    let e = normalize(
+        rt,
+        &json!({"displayName": "x", "urn:acme:other:1.0": {"a": 1}}),
+    )
+    .unwrap_err();
     assert!(e.detail.contains("urn:acme:other:1.0"), "{}", e.detail);
 }
 
@@ -135,11 +249,26 @@ fn required_extension_and_attributes() {
     let mut def = group_def();
     def["attributes"][1]["required"] = json!(true);
     let canonical = validate_definition(&GROUP_TYPE, &def, &ExtensionLimits::default()).unwrap();
-    let rt = tenant_type(&GROUP_TYPE, &[Registered { definition: canonical, required: true }]).unwrap();
+    let rt = tenant_type(
+        &GROUP_TYPE,
+        &[Registered {
+            definition: canonical,
+            required: true,
+        }],
+    )
+    .unwrap();
     let e = normalize(rt, &json!({"displayName": "x"})).unwrap_err();
-    assert!(e.detail.contains("must carry the extension"), "{}", e.detail);
+    assert!(
+        e.detail.contains("must carry the extension"),
+        "{}",
+        e.detail
+    );
     let e = normalize(rt, &json!({"displayName": "x", GX: {"modelAccess": ["a"]}})).unwrap_err();
-    assert!(e.detail.contains("quotaTokens' is required"), "{}", e.detail);
+    assert!(
+        e.detail.contains("quotaTokens' is required"),
+        "{}",
+        e.detail
+    );
     assert!(normalize(rt, &json!({"displayName": "x", GX: {"quotaTokens": 1}})).is_ok());
 }
 
@@ -154,7 +283,13 @@ fn returned_rules_apply_to_extension_attributes() {
     assert_eq!(p[GX], json!({"owner": "o", "tier": "gold"}));
     let p = project(rt, &stored, Some(&format!("{GX}:secret,displayName")), None).unwrap();
     assert_eq!(p[GX], json!({"tier": "gold"}));
-    let p = project(rt, &stored, None, Some(&format!("{GX}:quotaTokens,{GX}:tier"))).unwrap();
+    let p = project(
+        rt,
+        &stored,
+        None,
+        Some(&format!("{GX}:quotaTokens,{GX}:tier")),
+    )
+    .unwrap();
     assert_eq!(p[GX], json!({"tier": "gold"}), "always cannot be excluded");
 }
 
@@ -170,12 +305,20 @@ fn filters_on_extension_attributes() {
     assert!(m(&format!(r#"{GX}:modelAccess eq "GPT-4O""#)));
     assert!(m(&format!(r#"{GX}:modelAccess ne "gemini""#)));
     assert!(!m(&format!(r#"{GX}:modelAccess ne "claude""#)));
-    assert!(m(&format!(r#"{GX}:limits[model sw "gpt" and perDay ge 10]"#)));
+    assert!(m(&format!(
+        r#"{GX}:limits[model sw "gpt" and perDay ge 10]"#
+    )));
     assert!(!m(&format!(r#"{GX}:limits[perDay gt 10]"#)));
-    assert!(m(&format!("{GX}:dlpPolicy ne \"BLOCK\"")), "absent: ne holds");
+    assert!(
+        m(&format!("{GX}:dlpPolicy ne \"BLOCK\"")),
+        "absent: ne holds"
+    );
     for (f, want) in [
         (format!(r#"{GX}:quotaTokens eq "5""#), "needs a number"),
-        (format!("{GX}:quotaTokens co 5"), "not supported for numeric"),
+        (
+            format!("{GX}:quotaTokens co 5"),
+            "not supported for numeric",
+        ),
         (format!("{GX}:nope eq 1"), "unknown attribute"),
     ] {
         let e = matches(rt, &g, &f).unwrap_err();

@@ -338,7 +338,11 @@ impl Binder<'_> {
         };
         // `ne` is `not (… eq …)`: a resource without the attribute (or a
         // multi-valued one with no equal value) matches `attr ne "x"`.
-        let op_bound = if op == CompareOp::Ne { CompareOp::Eq } else { op };
+        let op_bound = if op == CompareOp::Ne {
+            CompareOp::Eq
+        } else {
+            op
+        };
         let cmp = BoundFilter::Compare {
             attr: a,
             op: op_bound,

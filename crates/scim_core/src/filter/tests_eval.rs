@@ -395,7 +395,12 @@ fn ne_on_multi_valued_means_no_value_equal() {
     let r = json!({"userName": "x", "emails": [{"value": "a@x.com"}, {"value": "b@x.com"}]});
     assert!(!matches(&USER_TYPE, &r, r#"emails.value ne "A@x.com""#).unwrap());
     assert!(matches(&USER_TYPE, &r, r#"emails.value ne "c@x.com""#).unwrap());
-    assert!(matches(&USER_TYPE, &json!({"userName": "x"}), r#"emails.value ne "c@x.com""#).unwrap());
+    assert!(matches(
+        &USER_TYPE,
+        &json!({"userName": "x"}),
+        r#"emails.value ne "c@x.com""#
+    )
+    .unwrap());
     // inside brackets, per element: an element without `type` matches
     assert!(matches(&USER_TYPE, &r, r#"emails[type ne "work"]"#).unwrap());
 }

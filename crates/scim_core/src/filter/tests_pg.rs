@@ -45,7 +45,14 @@ fn tenant_types() -> (&'static ResourceTypeDef, &'static ResourceTypeDef) {
     use crate::extension::{tenant_type, validate_definition, ExtensionLimits, Registered};
     let reg = |base: &'static ResourceTypeDef, def: Value| {
         let canonical = validate_definition(base, &def, &ExtensionLimits::default()).unwrap();
-        tenant_type(base, &[Registered { definition: canonical, required: false }]).unwrap()
+        tenant_type(
+            base,
+            &[Registered {
+                definition: canonical,
+                required: false,
+            }],
+        )
+        .unwrap()
     };
     let user = reg(
         &USER_TYPE,
@@ -171,7 +178,8 @@ fn groups() -> Vec<Row> {
     ];
     rows[0].body[GX] = json!({"modelAccess": ["gpt-4o", "claude-3-5-sonnet"], "quotaTokens": 500000,
                               "complianceBundles": ["soc2-type2"], "dlpPolicy": "REDACT"});
-    rows[1].body[GX] = json!({"modelAccess": ["GPT-4O"], "quotaTokens": 1000, "dlpPolicy": "BLOCK"});
+    rows[1].body[GX] =
+        json!({"modelAccess": ["GPT-4O"], "quotaTokens": 1000, "dlpPolicy": "BLOCK"});
     rows
 }
 
@@ -364,7 +372,10 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         values.push(format!("\"{}\"", &id[..8]));
     }
     values.extend(
-        ["true", "false", "null", "1", "1000", "500000", "1.5", "-3", "2.0", "1e3"].map(String::from),
+        [
+            "true", "false", "null", "1", "1000", "500000", "1.5", "-3", "2.0", "1e3",
+        ]
+        .map(String::from),
     );
     let mut out = vec![];
     for a in attrs {

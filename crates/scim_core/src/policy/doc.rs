@@ -134,7 +134,12 @@ impl AttributeTerm {
     /// more restrictive than every listed one. `None` for a value of the
     /// wrong JSON type (stored values are validated, so only after a
     /// mapping changed kind).
-    pub fn from_value(kind: &str, target: &str, ranks: &[String], value: &Value) -> Option<AttributeTerm> {
+    pub fn from_value(
+        kind: &str,
+        target: &str,
+        ranks: &[String],
+        value: &Value,
+    ) -> Option<AttributeTerm> {
         let strings = || -> Option<Vec<String>> {
             match value {
                 Value::String(s) => Some(vec![s.clone()]),
@@ -144,8 +149,14 @@ impl AttributeTerm {
         };
         let name = target.to_string();
         Some(match kind {
-            "allow" => AttributeTerm::Allow { domain: name, items: strings()? },
-            "require" => AttributeTerm::Require { name, values: strings()? },
+            "allow" => AttributeTerm::Allow {
+                domain: name,
+                items: strings()?,
+            },
+            "require" => AttributeTerm::Require {
+                name,
+                values: strings()?,
+            },
             "limit" => {
                 let n = value.as_number()?;
                 let value = Limit::from_number(n).unwrap_or(Limit::Int(0));
@@ -157,7 +168,13 @@ impl AttributeTerm {
                     .iter()
                     .position(|r| r.eq_ignore_ascii_case(v))
                     .unwrap_or(ranks.len());
-                AttributeTerm::Rank { name, level: Level { rank, value: v.to_string() } }
+                AttributeTerm::Rank {
+                    name,
+                    level: Level {
+                        rank,
+                        value: v.to_string(),
+                    },
+                }
             }
             _ => return None,
         })

@@ -216,7 +216,10 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
     let levels: Map<String, Value> = levels
         .into_iter()
         .map(|(name, set_by)| {
-            let value = eff.levels().get(name).map_or(Value::Null, |l| json!(l.value));
+            let value = eff
+                .levels()
+                .get(name)
+                .map_or(Value::Null, |l| json!(l.value));
             (name.to_owned(), json!({"value": value, "set_by": set_by}))
         })
         .collect();
