@@ -126,7 +126,8 @@ pub fn replace(
         resource, members, ..
     } = resource::normalize(rt, input)?;
     check_member_count(members.as_deref())?;
-    let (gid, _) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
+    let (gid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+    scim_core::extension::check_immutable(rt, &current, &resource)?;
     write(tenant, gid, resource)?;
     // PUT replaces the member list: an absent `members` clears it
     // (RFC 7644 §3.5.1). Only the difference is written.

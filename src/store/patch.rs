@@ -26,6 +26,7 @@ pub fn patch(
         ResourceKind::User => {
             let (uid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
             let out = patch::apply(rt, &current, &ops, &mut || Ok(vec![]))?;
+            scim_core::extension::check_immutable(rt, &current, &out.resource)?;
             if !out.changed || (out.resource == current && out.password.is_none()) {
                 return users::get(tenant, id);
             }
@@ -35,6 +36,7 @@ pub fn patch(
             let (gid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
             let mut load = || load_members(tenant, gid);
             let out = patch::apply(rt, &current, &ops, &mut load)?;
+            scim_core::extension::check_immutable(rt, &current, &out.resource)?;
             let resource_changed = out.resource != current;
             let members_changed = apply_delta(tenant, gid, &out.members)?;
             if resource_changed {

@@ -141,6 +141,7 @@ pub fn replace(
     let Normalized {
         resource, password, ..
     } = resource::normalize(rt, input)?;
-    let (uid, _) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;
+    let (uid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+    scim_core::extension::check_immutable(rt, &current, &resource)?;
     write(tenant, uid, resource, password)
 }

@@ -656,5 +656,27 @@ pub fn tenant_type(
     Ok(rt)
 }
 
+/// `mutability: immutable` of registered attributes on PUT and PATCH: a
+/// value, once set, cannot change or go (400 `mutability`).
+pub fn check_immutable(rt: &ResourceTypeDef, old: &Value, new: &Value) -> ScimResult<()> {
+    for (ext, _) in rt.extensions {
+        let immutable = ext
+            .attributes
+            .iter()
+            .filter(|a| a.registered && a.mutability == Mutability::Immutable);
+        for a in immutable {
+            let before = old.get(ext.id).and_then(|e| e.get(a.name));
+            let after = new.get(ext.id).and_then(|e| e.get(a.name));
+            if before.is_some() && before != after {
+                return Err(ScimError::mutability(format!(
+                    "'{}:{}' is immutable and cannot be modified",
+                    ext.id, a.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

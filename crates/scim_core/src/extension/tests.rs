@@ -335,3 +335,27 @@ fn filters_on_extension_attributes() {
     assert!(key.contains("::numeric"), "{key}");
     assert!(crate::filter::compile_sort_key(rt, &format!("{GX}:modelAccess")).is_err());
 }
+
+#[test]
+fn immutable_values_cannot_change_once_set() {
+    let def = json!({"id": GX, "attributes": [{"name": "region", "mutability": "immutable"}, {"name": "x"}]});
+    let canonical = validate_definition(&GROUP_TYPE, &def, &ExtensionLimits::default()).unwrap();
+    let rt = tenant_type(
+        &GROUP_TYPE,
+        &[Registered {
+            definition: canonical,
+            required: false,
+        }],
+    )
+    .unwrap();
+    let set = json!({GX: {"region": "eu"}});
+    assert!(check_immutable(rt, &json!({}), &set).is_ok(), "first value");
+    assert!(check_immutable(rt, &set, &json!({GX: {"region": "eu", "x": "1"}})).is_ok());
+    let e = check_immutable(rt, &set, &json!({GX: {"region": "us"}})).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.detail.contains("immutable"), "{}", e.detail);
+    assert!(
+        check_immutable(rt, &set, &json!({})).is_err(),
+        "cannot be removed either"
+    );
+}
