@@ -63,6 +63,12 @@ pub fn put(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    // One registration at a time per tenant (the count limit and the
+    // prefix check read the others).
+    spi::run(
+        "SELECT pg_advisory_xact_lock(hashtext('scim.extension_schemas:' || $1::text))",
+        &[tenant.into()],
+    )?;
     // Every registered URN of the tenant, (urn, resource type, definition).
     let mut existing: Vec<(String, String, Value)> = Vec::new();
     spi::for_each_row(

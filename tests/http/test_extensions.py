@@ -83,6 +83,7 @@ def test_full_idp_flow(new_tenant, sql):
     # Entra: capitalised ops, URN-prefixed path; no-path replace with URN keys
     changes_before = sql("SELECT coalesce(max(seq), 0) FROM scim.scim_policy_changes()", tenant=t.name)[0][0]
     ops = [
+        {"op": "Replace", "path": "quotaTokens", "value": 1500},  # without the URN (unambiguous)
         {"op": "Replace", "path": f"{X}:quotaTokens", "value": 1000},
         {"op": "Replace", "value": {f"{X}:modelAccess": ["gpt-4o"]}},
         {"op": "Add", "value": {"members": [{"value": bob["id"]}]}},
@@ -106,6 +107,7 @@ def test_full_idp_flow(new_tenant, sql):
     # filters on the extension: numbers, multi-valued strings, absent + ne
     plain = scim.create_group(uniq("plain"), **{X: {"quotaTokens": 5}})
     assert ids(scim.list("Groups", filter=f"{X}:quotaTokens gt 100")) == [g["id"]]
+    assert ids(scim.list("Groups", filter="quotaTokens gt 100")) == [g["id"]]
     assert ids(scim.list("Groups", filter=f'{X}:modelAccess eq "GPT-4O"')) == [g["id"]]
     assert ids(scim.list("Groups", filter=f'{X}:dlpPolicy ne "block"')) == [plain["id"]]
     listed = scim.list("Groups", sortBy=f"{X}:quotaTokens", filter=f"{X}:quotaTokens pr")

@@ -20,8 +20,10 @@
 //! letters, digits, `-`, `_`), URNs are `urn:` followed by letters,
 //! digits, `.`, `_`, `-` and `:`. Both therefore never need quoting
 //! inside a SQL string literal, which is how the filter compiler names
-//! them (like the built-in names; [`sql_name`] re-checks). Nesting is
-//! RFC 7643's: a sub-attribute cannot be complex.
+//! them (like the built-in names). [`tenant_type`] builds schemas only
+//! from definitions that pass these checks (it parses them again), so no
+//! other name can reach SQL text. Nesting is RFC 7643's: a
+//! sub-attribute cannot be complex.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -97,25 +99,6 @@ pub fn check_urn(urn: &str) -> ScimResult<()> {
         )));
     }
     Ok(())
-}
-
-/// A registered name as a SQL string literal. Registered names are
-/// validated to an alphabet without quotes or backslashes; this re-checks
-/// so no other text can reach SQL.
-pub fn sql_name(name: &str) -> ScimResult<String> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '$'));
-    if ok {
-        Ok(format!("'{name}'"))
-    } else {
-        Err(ScimError::new(
-            500,
-            None,
-            format!("schema name {name:?} cannot be used in SQL"),
-        ))
-    }
 }
 
 /// An attribute definition being validated (owned; see [`leak_attr`]).

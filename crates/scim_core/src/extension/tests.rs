@@ -359,3 +359,27 @@ fn immutable_values_cannot_change_once_set() {
         "cannot be removed either"
     );
 }
+
+#[test]
+fn registered_attributes_resolve_without_their_urn_when_unambiguous() {
+    let rt = group_type();
+    let r = rt.resolve("QUOTATOKENS").unwrap();
+    assert_eq!(r.canonical_path(), format!("{GX}:quotaTokens"));
+    assert!(matches(rt, &json!({GX: {"quotaTokens": 7}}), "quotaTokens gt 5").unwrap());
+    let n = normalize(rt, &json!({"displayName": "x", "quotaTokens": 3})).unwrap();
+    assert_eq!(n.resource[GX], json!({"quotaTokens": 3}));
+    // two registered extensions with the name: it must be qualified
+    let other = json!({"id": "urn:acme:other:1.0", "attributes": [{"name": "quotaTokens", "type": "integer"}]});
+    let defs: Vec<Registered> = [group_def(), other]
+        .iter()
+        .map(|d| Registered {
+            definition: validate_definition(&GROUP_TYPE, d, &ExtensionLimits::default()).unwrap(),
+            required: false,
+        })
+        .collect();
+    let both = tenant_type(&GROUP_TYPE, &defs).unwrap();
+    assert!(both.resolve("quotaTokens").is_none());
+    assert!(both.resolve(&format!("{GX}:quotaTokens")).is_some());
+    // the enterprise extension keeps needing its URN
+    assert!(USER_TYPE.resolve("department").is_none());
+}
