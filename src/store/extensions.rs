@@ -9,6 +9,11 @@ use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
+/// The versions of the tenant's definitions: a row's (xmin,
+/// last_modified) changes with every update of it.
+const TENANT_SCHEMA_VERSIONS: &str = "SELECT urn, xmin::text, last_modified::text, required \
+FROM scim.extension_schemas WHERE tenant_id = $1 AND resource_type = $2 ORDER BY urn";
+
 const TENANT_SCHEMAS: &str = "SELECT definition, required FROM scim.extension_schemas \
 WHERE tenant_id = $1 AND resource_type = $2 ORDER BY urn";
 
@@ -20,23 +25,41 @@ fn base(kind: ResourceKind) -> &'static ResourceTypeDef {
 }
 
 /// The resource type `rt` as `tenant` has it: the built-in one plus the
-/// tenant's registered extensions (one indexed read per call).
+/// tenant's registered extensions. One indexed read of the definitions'
+/// versions per call; the definitions themselves are read and built only
+/// the first time this backend meets a version.
 pub fn tenant_type(
     tenant: pgrx::Uuid,
     rt: &ResourceTypeDef,
 ) -> ScimResult<&'static ResourceTypeDef> {
     let base = base(rt.kind);
-    let mut registered = Vec::new();
-    spi::for_each_row(TENANT_SCHEMAS, &[tenant.into(), base.name.into()], |row| {
-        if let (Some(definition), Some(required)) = (row.json(1)?, row.get::<bool>(2)) {
-            registered.push(Registered {
-                definition,
-                required,
-            });
+    let args = || [tenant.into(), base.name.into()];
+    let mut key = String::new();
+    spi::for_each_row(TENANT_SCHEMA_VERSIONS, &args(), |row| {
+        for col in 1..=3 {
+            key.push('|');
+            key.push_str(&row.get::<String>(col).unwrap_or_default());
         }
+        key.push_str(if row.get::<bool>(4) == Some(true) { "|1" } else { "|0" });
         Ok(())
     })?;
-    extension::tenant_type(base, &registered)
+    if !key.is_empty() {
+        // definitions are per tenant: the same row versions never name another's
+        key.insert_str(0, &super::uuid_text(&tenant));
+    }
+    extension::tenant_type_keyed(base, &key, &mut || {
+        let mut registered = Vec::new();
+        spi::for_each_row(TENANT_SCHEMAS, &args(), |row| {
+            if let (Some(definition), Some(required)) = (row.json(1)?, row.get::<bool>(2)) {
+                registered.push(Registered {
+                    definition,
+                    required,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(registered)
+    })
 }
 
 /// Both resource types of `tenant` (discovery).

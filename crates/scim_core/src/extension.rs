@@ -602,18 +602,39 @@ pub fn tenant_type(
     if registered.is_empty() {
         return Ok(base);
     }
-    let mut key = base.name.to_string();
+    let mut key = String::new();
     for r in registered {
         key.push('\n');
         key.push_str(if r.required { "1" } else { "0" });
         key.push_str(&r.definition.to_string());
     }
+    tenant_type_keyed(base, &key, &mut || Ok(registered.to_vec()))
+}
+
+/// [`tenant_type`] by a key that changes whenever the definitions do
+/// (storage uses the rows' versions), so a backend that has built the
+/// type before needs neither the definitions nor their text: `load` runs
+/// only the first time a key is seen. An empty key means no extensions.
+pub fn tenant_type_keyed(
+    base: &'static ResourceTypeDef,
+    key: &str,
+    load: &mut dyn FnMut() -> ScimResult<Vec<Registered>>,
+) -> ScimResult<&'static ResourceTypeDef> {
+    if key.is_empty() {
+        return Ok(base);
+    }
+    let key = format!("{}{key}", base.name);
+    if let Some(rt) = interned()
+        .lock()
+        .map_err(|_| ScimError::new(500, None, "extension schema cache poisoned"))?
+        .get(&key)
+    {
+        return Ok(rt);
+    }
+    let registered = load()?;
     let mut map = interned()
         .lock()
         .map_err(|_| ScimError::new(500, None, "extension schema cache poisoned"))?;
-    if let Some(rt) = map.get(&key) {
-        return Ok(rt);
-    }
     let mut exts: Vec<(&'static SchemaDef, bool)> = base.extensions.to_vec();
     for r in registered {
         // Stored definitions were validated; parse again without limits.
