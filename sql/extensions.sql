@@ -21,14 +21,42 @@ CREATE UNIQUE INDEX extension_schemas_urn_ci ON scim.extension_schemas (tenant_i
 -- Indexes requested with scim_extension_index: one b-tree per (table,
 -- URN, attribute), shared by the tenants that asked for it (tenant_id
 -- leads), dropped when the last of them removes the schema.
+-- A row is enough to (re)create its index (trigger below): pg_dump
+-- restores the rows, and with them the indexes.
 CREATE TABLE scim.extension_indexes (
     tenant_id  uuid NOT NULL,
     urn        text NOT NULL,
     attribute  text NOT NULL,
+    table_name text NOT NULL CHECK (table_name IN ('users', 'groups')),
+    case_exact boolean NOT NULL,
     index_name text NOT NULL,
     PRIMARY KEY (tenant_id, urn, attribute),
     FOREIGN KEY (tenant_id, urn) REFERENCES scim.extension_schemas (tenant_id, urn) ON DELETE CASCADE
 );
+
+-- The index for one (table, URN, attribute): exactly the expression the
+-- filter compiler emits; names and URNs are quoted as literals.
+CREATE FUNCTION scim._extension_index_create(tbl text, urn text, attribute text, case_exact boolean)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE expr text; name text;
+BEGIN
+    expr := format('(resource -> %L) ->> %L', urn, attribute);
+    expr := CASE WHEN case_exact THEN format('(%s)', expr) ELSE format('scim.fold(%s)', expr) END;
+    name := format('%s_ext_%s', tbl, left(md5(expr), 16));
+    IF to_regclass(format('scim.%I', name)) IS NULL THEN  -- shared with other tenants
+        EXECUTE format('CREATE INDEX %I ON scim.%I (tenant_id, %s text_pattern_ops)', name, tbl, expr);
+    END IF;
+    RETURN name;
+END
+$$;
+CREATE FUNCTION scim._extension_index_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM scim._extension_index_create(NEW.table_name, NEW.urn, NEW.attribute, NEW.case_exact);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER extension_indexes_create AFTER INSERT ON scim.extension_indexes
+    FOR EACH ROW EXECUTE FUNCTION scim._extension_index_row();
 
 -- Row Level Security: sql/rls.sql.
 SELECT pg_catalog.pg_extension_config_dump('scim.extension_schemas', '');
@@ -104,7 +132,6 @@ DECLARE
     a     jsonb;
     tbl   text;
     name  text;
-    expr  text;
 BEGIN
     SELECT * INTO e FROM scim.extension_schemas x
      WHERE x.tenant_id = t AND lower(x.urn) = lower(scim_extension_index.urn);
@@ -122,15 +149,9 @@ BEGIN
             CASE WHEN (a->>'multiValued')::boolean THEN 'multi-valued ' ELSE '' END, a->>'type'));
     END IF;
     tbl := CASE e.resource_type WHEN 'User' THEN 'users' ELSE 'groups' END;
-    expr := format('(resource -> %L) ->> %L', e.urn, a->>'name');
-    IF NOT (a->>'caseExact')::boolean THEN
-        expr := format('scim.fold(%s)', expr);
-    ELSE
-        expr := format('(%s)', expr);
-    END IF;
-    name := format('%s_ext_%s', tbl, left(md5(expr), 16));
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON scim.%I (tenant_id, %s text_pattern_ops)', name, tbl, expr);
-    INSERT INTO scim.extension_indexes VALUES (t, e.urn, a->>'name', name) ON CONFLICT DO NOTHING;
+    name := scim._extension_index_create(tbl, e.urn, a->>'name', (a->>'caseExact')::boolean);
+    INSERT INTO scim.extension_indexes VALUES (t, e.urn, a->>'name', tbl, (a->>'caseExact')::boolean, name)
+        ON CONFLICT DO NOTHING;
     RETURN name;
 END
 $$;
