@@ -40,7 +40,11 @@ pub fn tenant_type(
             key.push('|');
             key.push_str(&row.get::<String>(col).unwrap_or_default());
         }
-        key.push_str(if row.get::<bool>(4) == Some(true) { "|1" } else { "|0" });
+        key.push_str(if row.get::<bool>(4) == Some(true) {
+            "|1"
+        } else {
+            "|0"
+        });
         Ok(())
     })?;
     if !key.is_empty() {
