@@ -7,7 +7,9 @@ Every figure is a ratio of two measurements taken side by side in the same
 run, samples interleaved (ours, baseline, baseline, ours, ...), through the
 same client path (psycopg 3, prepared statements; wrk for HTTP).
 
-Sections: filter, patch, memory, http, sync, policy. Exit status is non-zero
+Sections: filter, patch, memory, http, sync, policy, limits, operations,
+and the multi-tenant ones in bench/multitenant.py (mt_filter, mt_walk,
+mt_layers, mt_write). Exit status is non-zero
 only on real errors (a failed query, a wrong result, a server that does not
 start); a missed target is reported with its verdict.
 """
@@ -37,6 +39,9 @@ from pathlib import Path
 import psycopg
 import psycopg.sql
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import multitenant  # noqa: E402  (bench/multitenant.py: the multi-tenant sections)
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SEED = "scim-bench-v1"
@@ -55,6 +60,7 @@ SCALES = {
         bulk_reps=4, mem_members=5_000, http_s=3, http_rounds=1, http_seed_users=300,
         sync_users=5_000, sync_groups=50, policy_users=20_000, policy_duration=2,
         policy_inquery=20_000, policy_timeout_s=240,
+        mt_tenants=1_000, mt_largest=20_000, mt_write_rows=2_000,
     ),
     "full": dict(
         users=1_000_000, groups=10_000, patch_sizes=[10, 10_000, 100_000],
@@ -62,6 +68,7 @@ SCALES = {
         bulk_reps=15, mem_members=50_000, http_s=10, http_rounds=2, http_seed_users=2_000,
         sync_users=100_000, sync_groups=1_000, policy_users=1_000_000, policy_duration=10,
         policy_inquery=200_000, policy_timeout_s=1_500,
+        mt_tenants=1_000, mt_largest=1_000_000, mt_write_rows=20_000,
     ),
 }
 
@@ -121,7 +128,9 @@ class Bench:
     def __init__(self, a: argparse.Namespace):
         self.a = a
         self.mode = a.mode
-        self.s = SCALES[a.mode]
+        self.s = dict(SCALES[a.mode])
+        if getattr(a, "mt_largest", 0):
+            self.s["mt_largest"] = a.mt_largest
         self.port = a.port
         self.run_dir = Path(a.run_dir)
         self.out = Path(a.out)
@@ -243,7 +252,7 @@ class Bench:
             c.execute(f"CREATE DATABASE {DB}")
         with psycopg.connect(self.dsn(), autocommit=True) as c:
             c.execute("CREATE EXTENSION pg_trgm")
-            c.execute("CREATE EXTENSION scim_pg")
+            c.execute("CREATE EXTENSION scim_pg CASCADE")
         self.install_check()
         self.load_data()
         with psycopg.connect(self.dsn(), autocommit=True) as c:
@@ -1063,13 +1072,13 @@ class Bench:
                 "series_RssAnon_mb": [round(x, 1) for x in anon]}
 
     # ── 4. HTTP ─────────────────────────────────────────────────────────
-    def start_gateway(self) -> tuple[str, int]:
+    def start_gateway(self, db: str = DB) -> tuple[str, int]:
         port = self.a.http_port
         exe = ROOT / "target" / "release" / "scim-gateway"
         logf = open(self.run_dir / "gateway.log", "ab")
         p = self.track(subprocess.Popen(
             [str(exe), "--listen", f"127.0.0.1:{port}", "--database-url",
-             f"postgresql://postgres@127.0.0.1:{self.port}/{DB}"], stdout=logf, stderr=logf))
+             f"postgresql://postgres@127.0.0.1:{self.port}/{db}"], stdout=logf, stderr=logf))
         self.wait_http(port, "/healthz", p)
         return f"127.0.0.1", port
 
@@ -1428,6 +1437,8 @@ class Bench:
              f"{meta['date']}, git {meta['git']}, PostgreSQL {meta['postgres']}, {meta['cpus']} cores "
              f"(shared with other work: figures are ratios of interleaved, side-by-side samples), "
              f"run took {meta['duration_s'] // 60} min. Reproduce: `scripts/bench{' --quick' if self.mode == 'quick' else ''}`.",
+             "", "Cluster: `fsync = on`, `synchronous_commit = on` (durable, as a production server runs): "
+             "every write figure includes the WAL flush at commit.",
              "", f"Scale: {self.s['users']:,} users and {self.s['groups']:,} groups in one tenant "
              f"(+ {len(self.s['patch_sizes'])} PATCH groups of {', '.join(f'{z:,}' for z in self.s['patch_sizes'])} members); "
              f"seed `{SEED}`.", "",
@@ -1468,6 +1479,14 @@ class Bench:
               "- policy: bench/policy/run.sh (its own hand-written SQL baseline, pgbench -M prepared).", ""]
         if "data" in d:
             L += [f"Data load: {json.dumps(d['data'])}", ""]
+        if "mt_data" in d:
+            L += [f"Multi-tenant database (sections mt_*): {json.dumps(d['mt_data'])}", ""]
+        if "mt_layers" in d:
+            L += [f"## µs per GET /Users?filter=userName eq, one layer at a time (largest tenant, "
+                  f"{d['mt_layers']['tenant_users']:,} users; p50, one client, round trip included)", "",
+                  "| layer | µs |", "| --- | ---: |"]
+            L += [f"| {x['layer']} | {x['p50_us']:,.1f} |" for x in d["mt_layers"]["table"]]
+            L.append("")
         if "filter" in d:
             L += ["## Filter plans (EXPLAIN of `scim.scim_filter_sql(filter)`)", ""]
             for name, x in d["filter"].items():
@@ -1506,6 +1525,9 @@ class Bench:
         sections = [("filter", self.bench_filter), ("patch", self.bench_patch), ("memory", self.bench_memory),
                     ("http", self.bench_http), ("sync", self.bench_sync), ("policy", self.bench_policy),
                     ("limits", self.bench_limits), ("operations", self.bench_operations)]
+        multitenant.log, multitenant.stats_us, multitenant.BenchError = log, stats_us, BenchError
+        sections += [(name, lambda name=name: multitenant.run_section(self, name))
+                     for name in ("mt_filter", "mt_walk", "mt_layers", "mt_write", "mt_http")]
         try:
             self.setup_database()
             for name, fn in sections:
@@ -1780,6 +1802,8 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="")
     ap.add_argument("--reuse", default="0")
+    ap.add_argument("--mt-largest", type=int, default=0,
+                    help="users in the largest tenant of the multi-tenant sections (default: the mode's)")
     ap.add_argument("--render-only", action="store_true", help="rebuild results.md from results.json")
     a = ap.parse_args()
     if a.render_only:

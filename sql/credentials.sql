@@ -39,24 +39,6 @@ CREATE TABLE scim.tenant_operations (
 SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
 
--- Authentication's one statement: the token (unrevoked), whether it has
--- expired, whether its last use is due to be recorded, and the tenant's
--- operating settings. Works before the tenant is known (the token decides
--- it), so it bypasses RLS; owner-only.
-CREATE FUNCTION scim._credential(token_id uuid)
-RETURNS TABLE (tenant_id uuid, secret_hash bytea, label text, expired boolean, touch_due boolean,
-               admin boolean, rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT t.tenant_id, t.secret_hash, t.label,
-           t.expires IS NOT NULL AND t.expires <= clock_timestamp(),
-           t.last_used IS NULL OR t.last_used < clock_timestamp() - interval '1 minute',
-           t.admin, o.rate_per_second, o.rate_burst,
-           coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM scim.tokens t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.tenant_id
-     WHERE t.id = token_id AND t.revoked IS NULL
-$$;
-
 -- Record a use, unless another request of the same token is doing it
 -- (SKIP LOCKED: authentication never waits on it).
 CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void

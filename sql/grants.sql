@@ -30,7 +30,7 @@ SELECT scim._grant(r, ARRAY['scim_build_info', 'scim_matches'], false)
   FROM unnest(ARRAY['scim_app', 'scim_tenant_app', 'scim_admin']) r;
 -- Resources and policy queries of the current tenant (the GUC's, or the
 -- token's after scim_session; scim_tenant_app must use scim_session).
-SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_get', 'scim_replace',
+SELECT scim._grant(r, ARRAY['scim_create_user', 'scim_create_group', 'scim_import', 'scim_get', 'scim_replace',
                             'scim_patch', 'scim_delete', 'scim_list', 'scim_filter', 'scim_filter_sql',
                             'scim_bulk', 'effective_policy', 'effective_policy_explain',
                             'policy_allows', 'scim_effective_policy', 'scim_effective_policy_explain',

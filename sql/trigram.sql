@@ -1,7 +1,9 @@
 -- co/sw/ew on userName and displayName (users and groups) are index-assisted with
 -- pg_trgm when it is installed (CREATE EXTENSION pg_trgm before scim_pg, or
 -- call scim.scim_create_trigram_indexes() afterwards). It is not a hard
--- requirement so that a plain `CREATE EXTENSION scim_pg;` always works.
+-- requirement so that `CREATE EXTENSION scim_pg` works without it. Like
+-- users_email_values they lead with tenant_id (btree_gin): a pattern
+-- lookup reads only the tenant's entries.
 -- Indexes on extension tables are not dumped by pg_dump: an explicit
 -- scim_create_trigram_indexes() is recorded in scim.settings, and restoring
 -- that row creates them again (trigger below).
@@ -15,9 +17,9 @@ BEGIN
     IF ops IS NULL THEN
         RETURN false;
     END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (scim.fold(user_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (scim.fold(display_name) %s)', ops);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (scim.fold(display_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_user_name_trgm ON scim.users USING gin (tenant_id, scim.fold(user_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS users_display_name_trgm ON scim.users USING gin (tenant_id, scim.fold(display_name) %s)', ops);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS groups_display_name_trgm ON scim.groups USING gin (tenant_id, scim.fold(display_name) %s)', ops);
     RETURN true;
 END
 $$;

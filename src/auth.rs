@@ -73,6 +73,22 @@ pub fn secret_matches(secret: &str, stored: &[u8]) -> bool {
     bool::from(digest(secret).ct_eq(stored))
 }
 
+/// Authentication's one statement, a kept plan (it was a SQL function,
+/// which the executor parsed and planned again on every call): the token
+/// (unrevoked), whether it has expired, whether its last use is due to be
+/// recorded, and the tenant's operating settings. It runs before the
+/// tenant is known (the token decides it), as the extension owner, like
+/// every entry point that authenticates.
+const CREDENTIAL_SQL: &str = "\
+    SELECT t.tenant_id, t.secret_hash, t.label, \
+           t.expires IS NOT NULL AND t.expires <= clock_timestamp(), \
+           t.last_used IS NULL OR t.last_used < clock_timestamp() - interval '1 minute', \
+           t.admin, o.rate_per_second, o.rate_burst, \
+           coalesce(o.log_reads, false), coalesce(o.log_values, false) \
+      FROM scim.tokens t \
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.tenant_id \
+     WHERE t.id = $1 AND t.revoked IS NULL";
+
 fn unauthorized(detail: &str) -> ScimError {
     ScimError::new(401, None, detail)
 }
@@ -99,9 +115,7 @@ pub fn authenticate(authorization: Option<&str>) -> ScimResult<pgrx::Uuid> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
     let mut row = None;
     spi::for_each_row(
-        "SELECT tenant_id, secret_hash, label, expired, touch_due, admin, \
-                rate_per_second, rate_burst, log_reads, log_values \
-           FROM scim._credential($1)",
+        CREDENTIAL_SQL,
         &[pgrx::Uuid::from_bytes(*id.as_bytes()).into()],
         |r| {
             row = Some((

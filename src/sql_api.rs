@@ -182,3 +182,33 @@ fn scim_extension_schema_put(
     });
     JsonB(r.or_raise())
 }
+
+/// Set-based import of users for initial loads: each item validated like
+/// `scim_create_user`, all valid items written by one statement, one
+/// result row per item in input order (201 and the id, or the item's SCIM
+/// error; a failed item writes nothing, the others are written). At most
+/// `scim.max_bulk_operations` items.
+#[pg_extern]
+#[allow(clippy::type_complexity)]
+fn scim_import(
+    resources: Vec<Option<JsonB>>,
+) -> TableIterator<
+    'static,
+    (
+        name!(ordinality, i32),
+        name!(status, i32),
+        name!(id, Option<pgrx::Uuid>),
+        name!(scim_type, Option<String>),
+        name!(detail, Option<String>),
+    ),
+> {
+    let items = resources.into_iter().map(|r| r.map(|j| j.0)).collect();
+    let results = tenant::current()
+        .and_then(|t| store::import::import_users(t, items))
+        .or_raise();
+    TableIterator::new(
+        results
+            .into_iter()
+            .map(|r| (r.index, r.status, r.id, r.scim_type, r.detail)),
+    )
+}

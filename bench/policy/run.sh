@@ -31,7 +31,7 @@ if [[ $RELOAD == 1 ]]; then
     start=$(date +%s)
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS scim_pg;
+CREATE EXTENSION IF NOT EXISTS scim_pg CASCADE;
 -- drop a previous load quickly (triggers and cascades off; every table by tenant)
 SET session_replication_role = replica;
 DO \$\$

@@ -37,6 +37,13 @@ enum Position {
     CursorOffset(i64),
 }
 
+/// A decoded cursor: where the page starts, and the walk's totalResults
+/// when its first page counted them (cursors issued before carried none).
+struct Cursor {
+    position: Position,
+    total: Option<i64>,
+}
+
 /// The JSON expression for a row `r`.
 fn row_json(rt: &ResourceTypeDef, with_members: bool) -> String {
     match rt.kind {
@@ -52,6 +59,7 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
             sql: "r.tenant_id = $1".into(),
             params: vec![],
             per_call_plan: false,
+            plan_per_tenant: false,
         }),
         Some(f) => {
             let c = filter::compile(rt, f, 2)?;
@@ -63,13 +71,34 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
     }
 }
 
+/// A filter whose plan depends on the tenant's size
+/// (`CompiledFilter::plan_per_tenant`: the GIN email lookup against a walk
+/// of the tenant's rows) names its tenant as a literal: the plan cache,
+/// keyed by the statement text, then keeps one plan per tenant, made for
+/// that tenant's statistics (a large tenant is among the most common
+/// values), instead of one generic plan sized for an average tenant. The
+/// literal is the server's own uuid in canonical text, never client
+/// input; `$1` stays bound for the rest of the statement.
+fn pin_tenant(tenant: pgrx::Uuid, w: CompiledFilter) -> CompiledFilter {
+    if !w.plan_per_tenant {
+        return w;
+    }
+    match w.sql.strip_prefix("r.tenant_id = $1") {
+        Some(rest) => CompiledFilter {
+            sql: format!("r.tenant_id = '{}'::uuid{rest}", uuid_text(&tenant)),
+            ..w
+        },
+        None => w,
+    }
+}
+
 fn args(tenant: pgrx::Uuid, params: &[String]) -> Vec<DatumWithOid<'static>> {
     let mut a: Vec<DatumWithOid> = vec![tenant.into()];
     a.extend(params.iter().map(|p| p.clone().into()));
     a
 }
 
-fn decode_cursor(c: &str) -> ScimResult<Option<Position>> {
+fn decode_cursor(c: &str) -> ScimResult<Option<Cursor>> {
     if c.is_empty() {
         return Ok(None); // `cursor` with no value: first page, cursor paging.
     }
@@ -81,13 +110,19 @@ fn decode_cursor(c: &str) -> ScimResult<Option<Position>> {
     };
     let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let total = match v.get("total") {
+        None => None,
+        Some(t) => Some(t.as_i64().filter(|t| *t >= 0).ok_or_else(bad)?),
+    };
     if let Some(id) = v.get("after").and_then(Value::as_str) {
         if filter::is_canonical_uuid(id) {
-            return Ok(Some(Position::AfterId(id.to_string())));
+            let position = Position::AfterId(id.to_string());
+            return Ok(Some(Cursor { position, total }));
         }
     }
     if let Some(o) = v.get("offset").and_then(Value::as_i64).filter(|o| *o >= 0) {
-        return Ok(Some(Position::CursorOffset(o)));
+        let position = Position::CursorOffset(o);
+        return Ok(Some(Cursor { position, total }));
     }
     Err(bad())
 }
@@ -103,7 +138,7 @@ pub fn list(
     p: &ListParams,
     with_members: bool,
 ) -> ScimResult<Page> {
-    let w = where_clause(rt, p.filter.as_deref())?;
+    let w = pin_tenant(tenant, where_clause(rt, p.filter.as_deref())?);
     // RFC 7644 §3.4.2.4: count < 0 means 0; startIndex < 1 means 1.
     let count = p
         .count
@@ -132,9 +167,16 @@ pub fn list(
         Some(s) => Some(filter::compile_sort_key(rt, s)?),
         None => None,
     };
-    let position = match p.cursor.as_deref() {
-        Some(c) => decode_cursor(c.trim())?.unwrap_or(Position::Index(1)),
-        None => Position::Index(p.start_index.unwrap_or(1).max(1)),
+    // totalResults of a cursor walk is counted once, on its first page,
+    // and carried in every nextCursor: RFC 9865 §2 asks for an accurate
+    // totalResults (a provider unable to estimate it MAY omit it), and
+    // recounting the whole match set on every page made a walk quadratic.
+    let (position, known_total) = match p.cursor.as_deref() {
+        Some(c) => match decode_cursor(c.trim())? {
+            Some(Cursor { position, total }) => (position, total),
+            None => (Position::Index(1), None),
+        },
+        None => (Position::Index(p.start_index.unwrap_or(1).max(1)), None),
     };
     let cursor_mode = p.cursor.is_some();
 
@@ -172,7 +214,10 @@ pub fn list(
     // are read again and rendered. An unfiltered list walks the primary
     // key for the page and counts separately when the page cannot tell the
     // total.
-    let count_in_page = p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+    // A later page of a cursor walk knows the total: it reads only its
+    // page (a keyset or offset walk), never the whole match set again.
+    let count_in_page =
+        known_total.is_none() && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     let last_id = if cursor_mode && sort_key.is_none() {
         format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
     } else {
@@ -244,7 +289,7 @@ pub fn list(
     // page that is not full holds every row; anything else is counted.
     let first_page = matches!(position, Position::Index(1))
         || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
-    let total = match counted {
+    let total = match counted.or(known_total) {
         Some(n) => n,
         None if first_page && count > 0 && returned < count => returned,
         None => {
@@ -261,8 +306,8 @@ pub fn list(
     let full_page = count > 0 && returned == count;
     let next_cursor = if cursor_mode && full_page {
         Some(match (&sort_key, last) {
-            (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id)})),
-            _ => encode_cursor(json!({"offset": offset.saturating_add(count)})),
+            (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id), "total": total})),
+            _ => encode_cursor(json!({"offset": offset.saturating_add(count), "total": total})),
         })
     } else {
         None
@@ -291,7 +336,7 @@ fn required_filter(rt: &ResourceTypeDef, f: &str) -> ScimResult<CompiledFilter> 
 
 /// Every match, ordered by id (`scim_filter`).
 pub fn all_matching(tenant: pgrx::Uuid, rt: &ResourceTypeDef, f: &str) -> ScimResult<Vec<Value>> {
-    let w = required_filter(rt, f)?;
+    let w = pin_tenant(tenant, required_filter(rt, f)?);
     let sql = format!(
         "SELECT {} FROM {} r WHERE {} ORDER BY r.id",
         row_json(rt, true),

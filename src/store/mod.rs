@@ -4,6 +4,7 @@
 
 pub mod extensions;
 pub mod groups;
+pub mod import;
 pub mod list;
 pub mod members;
 pub mod patch;

@@ -11,15 +11,15 @@ use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
 /// Columns promoted out of the resource for indexing.
-struct Promoted {
-    user_name: String,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    active: Option<bool>,
-    email_values: Vec<String>,
+pub(super) struct Promoted {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: Option<bool>,
+    pub email_values: Vec<String>,
 }
 
-fn promote(resource: &Value) -> Promoted {
+pub(super) fn promote(resource: &Value) -> Promoted {
     let s = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
     Promoted {
         user_name: s("userName").unwrap_or_default(),
@@ -39,7 +39,7 @@ fn promote(resource: &Value) -> Promoted {
     }
 }
 
-fn taken(user_name: &str) -> ScimError {
+pub(super) fn taken(user_name: &str) -> ScimError {
     ScimError::uniqueness(format!("userName '{user_name}' is already in use"))
 }
 

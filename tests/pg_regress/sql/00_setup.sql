@@ -1,6 +1,6 @@
 -- Setup shared by the SQL regression tests.
 CREATE EXTENSION pg_trgm;
-CREATE EXTENSION scim_pg;
+CREATE EXTENSION scim_pg CASCADE;
 SELECT extname, extversion IS NOT NULL AS versioned FROM pg_extension WHERE extname = 'scim_pg';
 
 -- try(sql): run a statement and show either 'ok' or the SCIM error it

@@ -19,3 +19,13 @@ CREATE EXTENSION pg_trgm;
 SELECT scim.scim_create_trigram_indexes() AS created_with_pg_trgm;
 SELECT count(*) > 0 AS trigram_indexes FROM pg_indexes WHERE schemaname = 'scim' AND indexdef LIKE '%gin_trgm_ops%';
 SELECT jsonb_array_length(scim.scim_list('User', 'userName sw "TRGM-"')->'Resources') AS sw_matches_indexed;
+-- btree_gin is required (the tenant-leading GIN indexes): without it
+-- CREATE EXTENSION says so; CASCADE installs it.
+DROP EXTENSION scim_pg CASCADE;
+DROP EXTENSION btree_gin;
+\set VERBOSITY terse
+CREATE EXTENSION scim_pg;
+\set VERBOSITY default
+CREATE EXTENSION scim_pg CASCADE;
+SELECT count(*) AS btree_gin_installed FROM pg_extension WHERE extname = 'btree_gin';
+SELECT pg_get_indexdef('scim.users_email_values'::regclass) LIKE '%(tenant_id, email_values)' AS tenant_leading;

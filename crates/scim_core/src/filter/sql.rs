@@ -29,6 +29,13 @@ pub struct CompiledFilter {
     /// row of the tenant for a rare prefix. Equality lookups share one
     /// generic plan.
     pub per_call_plan: bool,
+    /// The statement's plan depends on the tenant's size: a GIN lookup
+    /// (emails) against walking the tenant's rows, which a kept generic
+    /// plan decides for an average tenant (rows / tenants) and may get
+    /// ruinously wrong for a large one. The caller keeps one plan per
+    /// tenant (the tenant a literal in the statement), planned for that
+    /// tenant's own statistics.
+    pub plan_per_tenant: bool,
 }
 
 /// The SQL name of [`fold_case`] (declared in sql/storage.sql): what
@@ -167,6 +174,8 @@ struct Compiler<'a> {
     needs_display_join: bool,
     /// Set by a pattern or range comparison (see [`CompiledFilter`]).
     per_call_plan: bool,
+    /// Set by a GIN email lookup (see [`CompiledFilter`]).
+    plan_per_tenant: bool,
 }
 
 impl Compiler<'_> {
@@ -400,6 +409,11 @@ impl Compiler<'_> {
             && a.scope == AttrScope::Core
             && a.attr.name == "emails";
         let v = value.filter(|_| is_emails)?;
+        // One plan per tenant: a kept generic plan estimates every tenant
+        // at the average size (rows / tenants) and may then prefer walking
+        // the tenant's rows over the GIN index, which reads the whole of a
+        // large tenant (tests/pg_regress 12_tenant_indexes).
+        self.plan_per_tenant = true;
         let p = self.param(fold_case(v).into_owned());
         Some(format!(
             "r.email_values IS NOT NULL AND r.email_values @> ARRAY[{p}]"
@@ -539,12 +553,14 @@ pub fn compile_bound(
         params: Vec::new(),
         needs_display_join: false,
         per_call_plan: false,
+        plan_per_tenant: false,
     };
     let sql = c.node(f, None)?;
     Ok(CompiledFilter {
         sql,
         params: c.params,
         per_call_plan: c.per_call_plan,
+        plan_per_tenant: c.plan_per_tenant,
     })
 }
 
@@ -579,6 +595,7 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
         params: Vec::new(),
         needs_display_join: false,
         per_call_plan: false,
+        plan_per_tenant: false,
     };
     if c.table_ctx(&a).is_some() {
         return bad("sorting by group membership is not supported");

@@ -334,9 +334,9 @@ fn sort_keys() {
 fn pattern_and_range_filters_ask_for_a_per_call_plan() {
     for f in [
         r#"userName eq "x""#,
-        r#"externalId eq "x" or emails[value eq "y"]"#,
         r#"active eq true"#,
         r#"name.familyName pr"#,
+        r#"externalId eq "x" or emails[value eq "y"]"#,
     ] {
         assert!(!user(f).per_call_plan, "{f}");
     }
@@ -351,4 +351,27 @@ fn pattern_and_range_filters_ask_for_a_per_call_plan() {
     }
     assert!(group(r#"members[display sw "a"]"#).per_call_plan);
     assert!(!group(r#"members[value eq "a"]"#).per_call_plan);
+}
+
+#[test]
+fn email_lookups_ask_for_a_plan_per_tenant() {
+    // The GIN lookup against a walk of the tenant: only the tenant's size
+    // decides, which a generic plan does not know.
+    for f in [
+        r#"emails[value eq "y"]"#,
+        r#"emails.value eq "y""#,
+        r#"emails[type eq "work" and value eq "y"]"#,
+        r#"externalId eq "x" or emails[value eq "y"]"#,
+    ] {
+        let c = user(f);
+        assert!(c.plan_per_tenant && !c.per_call_plan, "{f}");
+    }
+    for f in [
+        r#"userName eq "x""#,
+        r#"emails[type eq "work"]"#,
+        r#"emails.value co "y""#,
+    ] {
+        assert!(!user(f).plan_per_tenant, "{f}");
+    }
+    assert!(!group(r#"members[value eq "a"]"#).plan_per_tenant);
 }
