@@ -251,8 +251,9 @@ class Bench:
                 c.execute(f"DROP DATABASE {DB} WITH (FORCE)")
             c.execute(f"CREATE DATABASE {DB}")
         with psycopg.connect(self.dsn(), autocommit=True) as c:
+            c.execute("CREATE EXTENSION btree_gin")
             c.execute("CREATE EXTENSION pg_trgm")
-            c.execute("CREATE EXTENSION scim_pg CASCADE")
+            c.execute("CREATE EXTENSION scim_pg")
         self.install_check()
         self.load_data()
         with psycopg.connect(self.dsn(), autocommit=True) as c:

@@ -109,8 +109,9 @@ class MultiTenant:
             c.execute(f"CREATE DATABASE {MT_DB}")
         t0 = time.time()
         with psycopg.connect(b.dsn(MT_DB), autocommit=True) as c:
+            c.execute("CREATE EXTENSION btree_gin")
             c.execute("CREATE EXTENSION pg_trgm")
-            c.execute("CREATE EXTENSION scim_pg CASCADE")
+            c.execute("CREATE EXTENSION scim_pg")
             c.execute("SET maintenance_work_mem = '1GB'")
             c.execute("CREATE TEMP TABLE sizes (k int PRIMARY KEY, tid uuid, n int)")
             with c.cursor().copy("COPY sizes (k, tid, n) FROM STDIN") as cp:

@@ -268,7 +268,7 @@ ensure_database() {
         # scripts' own local database, so drop it too.)
         pq "$data" "$port" "$db" -c "DROP EXTENSION IF EXISTS scim_pg CASCADE" -c "DROP SCHEMA IF EXISTS scim CASCADE"
     fi
-    pq "$data" "$port" "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS scim_pg CASCADE;" &&
+    pq "$data" "$port" "$db" -c "CREATE EXTENSION IF NOT EXISTS btree_gin; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS scim_pg;" &&
         echo "$current" >"$stamp_file"
 }
 

@@ -142,13 +142,8 @@ CREATE TABLE scim.users (
 -- caseExact=false): index users_user_name_ci on scim.fold(user_name),
 -- created with the other scim.fold() indexes by sql/fold.sql.
 CREATE INDEX users_external_id ON scim.users (tenant_id, external_id);
--- Multi-valued and pattern lookups use GIN indexes that lead with
--- tenant_id (btree_gin's uuid operator class, hence `requires = btree_gin`):
--- one index scan carries both the tenant and the value, so a lookup in a
--- large tenant never intersects the match with a scan of all that tenant's
--- rows, and a small tenant never pays for the others' entries
--- (docs/scale.md "Indexes in a multi-tenant database").
-CREATE INDEX users_email_values ON scim.users USING gin (tenant_id, email_values);
+-- users_email_values (GIN, tenant-leading when btree_gin is installed):
+-- sql/optional_indexes.sql.
 CREATE INDEX users_created ON scim.users (tenant_id, created);
 CREATE INDEX users_last_modified ON scim.users (tenant_id, last_modified);
 

@@ -53,8 +53,8 @@ pgrx::extension_sql_file!(
     requires = ["storage", fold::scim_fold_version]
 );
 pgrx::extension_sql_file!(
-    "../sql/trigram.sql",
-    name = "trigram",
+    "../sql/optional_indexes.sql",
+    name = "optional_indexes",
     requires = ["storage"]
 );
 pgrx::extension_sql_file!("../sql/render.sql", name = "render", requires = ["storage"]);

@@ -30,8 +30,9 @@ if [[ $RELOAD == 1 ]]; then
     echo "== loading $USERS users into tenant $TENANT"
     start=$(date +%s)
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
+CREATE EXTENSION IF NOT EXISTS btree_gin;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS scim_pg CASCADE;
+CREATE EXTENSION IF NOT EXISTS scim_pg;
 -- drop a previous load quickly (triggers and cascades off; every table by tenant)
 SET session_replication_role = replica;
 DO \$\$

@@ -1,6 +1,10 @@
 -- Setup shared by the SQL regression tests.
+-- btree_gin and pg_trgm first, as the README advises: scim_pg then makes
+-- its GIN indexes tenant-leading and its trigram indexes (99_drop covers
+-- the install without them).
+CREATE EXTENSION btree_gin;
 CREATE EXTENSION pg_trgm;
-CREATE EXTENSION scim_pg CASCADE;
+CREATE EXTENSION scim_pg;
 SELECT extname, extversion IS NOT NULL AS versioned FROM pg_extension WHERE extname = 'scim_pg';
 
 -- try(sql): run a statement and show either 'ok' or the SCIM error it
