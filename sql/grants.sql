@@ -46,7 +46,10 @@ SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue',
                                        'scim_provisioning_log_configure', 'scim_tenant_operations',
                                        'scim_provisioning_log', 'scim_provisioning_log_export',
                                        'scim_provisioning_log_prune', 'scim_changes_prune',
-                                       'scim_retention_set'], true);
+                                       'scim_retention_set', 'scim_extension_schema_put',
+                                       'scim_extension_schema_remove', 'scim_extension_index',
+                                       'scim_extension_schemas', 'scim_policy_attribute_map',
+                                       'scim_policy_attribute_unmap', 'scim_policy_attribute_maps'], true);
 -- HTTP: the tenant comes from the bearer token.
 SELECT scim._grant('scim_web', ARRAY['scim_http', 'scim_postgrest'], true);
 DROP FUNCTION scim._grant(text, text[], boolean);

@@ -160,7 +160,8 @@ BEGIN
         bound AS (
             SELECT DISTINCT u.tenant_id, u.root FROM up u
              WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b
-                            WHERE b.tenant_id = u.tenant_id AND b.group_id = u.id)),
+                            WHERE b.tenant_id = u.tenant_id AND b.group_id = u.id)
+                OR scim._policy_group_has_terms(u.tenant_id, u.id)),
         -- everything below the members of those edges
         down(tenant_id, id, kind) AS (
             SELECT c.tenant_id, c.member_id, c.member_type
@@ -194,7 +195,9 @@ BEGIN
             SELECT OLD.id
           UNION
             SELECT m.group_id FROM up JOIN scim.members m ON m.tenant_id = OLD.tenant_id AND m.member_id = up.id)
-        SELECT 1 FROM up JOIN scim.policy_bindings b ON b.tenant_id = OLD.tenant_id AND b.group_id = up.id)
+        SELECT 1 FROM up
+         WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b WHERE b.tenant_id = OLD.tenant_id AND b.group_id = up.id)
+            OR scim._policy_group_has_terms(OLD.tenant_id, up.id))
     THEN
         PERFORM scim._policy_notify(OLD.tenant_id, scim._policy_users_below(OLD.tenant_id, ARRAY[OLD.id]));
     END IF;

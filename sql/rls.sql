@@ -87,3 +87,24 @@ ALTER TABLE scim.provisioning_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON scim.provisioning_log
     USING (tenant_id = (SELECT scim.current_tenant()))
     WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.extension_schemas (sql/extensions.sql)
+ALTER TABLE scim.extension_schemas ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.extension_schemas FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.extension_schemas
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.extension_indexes (sql/extensions.sql)
+ALTER TABLE scim.extension_indexes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.extension_indexes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.extension_indexes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policy_attribute_maps (sql/policy_attributes.sql)
+ALTER TABLE scim.policy_attribute_maps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_attribute_maps FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_attribute_maps
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));

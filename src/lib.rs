@@ -87,6 +87,16 @@ pgrx::extension_sql_file!(
     requires = ["storage"]
 );
 pgrx::extension_sql_file!(
+    "../sql/extensions.sql",
+    name = "extensions",
+    requires = ["storage", "fold"]
+);
+pgrx::extension_sql_file!(
+    "../sql/policy_attributes.sql",
+    name = "policy_attributes",
+    requires = ["extensions", "policy_notify"]
+);
+pgrx::extension_sql_file!(
     "../sql/provisioning_log.sql",
     name = "provisioning_log",
     requires = ["changes"]
@@ -98,7 +108,9 @@ pgrx::extension_sql_file!(
         "credentials",
         "policy_notify",
         "changes",
-        "provisioning_log"
+        "provisioning_log",
+        "extensions",
+        "policy_attributes"
     ]
 );
 pgrx::extension_sql_file!("../sql/http.sql", name = "http", requires = ["storage"]);

@@ -5,7 +5,7 @@
 
 use crate::settings;
 use crate::spi::jsonb::JsonbDatum;
-use crate::store::{self, groups, users};
+use crate::store::{self, extensions, groups, users};
 use scim_core::http::discovery::{self, list_head};
 use scim_core::http::listing::{
     known_to, renders_default_projection, root_search_slices, wants_members,
@@ -22,10 +22,12 @@ pub type Tenant = pgrx::Uuid;
 /// Every response carries the default projection (`returned` rules: never
 /// `password`, `members.display` only on request).
 pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
+    let rt = extensions::tenant_type(t, rt)?;
     let created = match rt.kind {
-        ResourceKind::User => users::create(t, resource)?,
-        ResourceKind::Group => groups::create(t, resource)?,
+        ResourceKind::User => users::create(t, rt, resource)?,
+        ResourceKind::Group => groups::create(t, rt, resource)?,
     };
+    extensions::check_unique(t, rt, &created)?;
     project(rt, &created, None, None)
 }
 
@@ -53,7 +55,7 @@ pub fn get(
     excluded: Option<&str>,
 ) -> ScimResult<Value> {
     let full = get_full(t, rt, id, attributes, excluded)?;
-    project(rt, &full, attributes, excluded)
+    project(extensions::tenant_type(t, rt)?, &full, attributes, excluded)
 }
 
 pub fn replace(
@@ -63,10 +65,12 @@ pub fn replace(
     resource: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
+    let rt = extensions::tenant_type(t, rt)?;
     let replaced = match rt.kind {
-        ResourceKind::User => users::replace(t, id, resource, if_match)?,
-        ResourceKind::Group => groups::replace(t, id, resource, if_match)?,
+        ResourceKind::User => users::replace(t, rt, id, resource, if_match)?,
+        ResourceKind::Group => groups::replace(t, rt, id, resource, if_match)?,
     };
+    extensions::check_unique(t, rt, &replaced)?;
     project(rt, &replaced, None, None)
 }
 
@@ -84,7 +88,10 @@ pub fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
-    store::patch::patch(t, rt, id, body, if_match)
+    let rt = extensions::tenant_type(t, rt)?;
+    let patched = store::patch::patch(t, rt, id, body, if_match)?;
+    extensions::check_unique(t, rt, &patched)?;
+    Ok(patched)
 }
 
 /// A ListResponse, as SQL built it or as Rust projected it.
@@ -116,6 +123,7 @@ impl ListBody {
 /// page SQL built is appended to the header as it is; otherwise each
 /// resource is projected in Rust.
 pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListBody> {
+    let rt = extensions::tenant_type(t, rt)?;
     let (attrs, excl) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
     let with_members = wants_members(attrs, excl);
     let page = store::list::list(t, rt, p, with_members)?;
@@ -160,6 +168,7 @@ pub fn search_all(t: Tenant, p: &ListParams) -> ScimResult<Value> {
     let mut typed = Vec::new();
     let mut first_error = None;
     for rt in [&USER_TYPE, &GROUP_TYPE] {
+        let rt = extensions::tenant_type(t, rt)?;
         let own = ListParams {
             attributes: p.attributes.as_deref().map(|a| {
                 let kept = known_to(rt, a);

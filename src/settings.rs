@@ -17,6 +17,9 @@ static MAX_RESULTS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 static MAX_PATCH_OPERATIONS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 static MAX_OPERATION_VALUES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 static MAX_PASSWORD_HASHES: GucSetting<i32> = GucSetting::<i32>::new(100);
+static MAX_EXTENSION_SCHEMAS: GucSetting<i32> = GucSetting::<i32>::new(20);
+static MAX_EXTENSION_ATTRIBUTES: GucSetting<i32> = GucSetting::<i32>::new(200);
+static MAX_EXTENSION_SCHEMA_BYTES: GucSetting<i32> = GucSetting::<i32>::new(65_536);
 
 /// Register the GUCs (from `_PG_init`).
 pub fn register() {
@@ -85,6 +88,36 @@ pub fn register() {
         0,
         1_000_000,
     );
+    int(
+        c"scim.max_extension_schemas",
+        c"Extension schemas one tenant may register.",
+        &MAX_EXTENSION_SCHEMAS,
+        0,
+        10_000,
+    );
+    int(
+        c"scim.max_extension_attributes",
+        c"Attributes (sub-attributes included) in one registered extension schema.",
+        &MAX_EXTENSION_ATTRIBUTES,
+        1,
+        100_000,
+    );
+    int(
+        c"scim.max_extension_schema_bytes",
+        c"Size of one extension schema definition as JSON text.",
+        &MAX_EXTENSION_SCHEMA_BYTES,
+        256,
+        16_777_216,
+    );
+}
+
+/// The limits on registered extension schemas.
+pub fn extension_limits() -> scim_core::extension::ExtensionLimits {
+    scim_core::extension::ExtensionLimits {
+        max_schemas: size(&MAX_EXTENSION_SCHEMAS),
+        max_attributes: size(&MAX_EXTENSION_ATTRIBUTES),
+        max_definition_bytes: size(&MAX_EXTENSION_SCHEMA_BYTES),
+    }
 }
 
 fn size(s: &GucSetting<i32>) -> usize {

@@ -113,7 +113,10 @@ fn scim_filter(
     resource_type: default!(&str, "'User'"),
 ) -> SetOfIterator<'static, JsonB> {
     let rows = store::resource_type(resource_type)
-        .and_then(|rt| store::list::all_matching(tenant::current()?, rt, filter))
+        .and_then(|rt| {
+            let t = tenant::current()?;
+            store::list::all_matching(t, store::extensions::tenant_type(t, rt)?, filter)
+        })
         .or_raise();
     SetOfIterator::new(rows.into_iter().map(JsonB))
 }
@@ -122,7 +125,10 @@ fn scim_filter(
 #[pg_extern]
 fn scim_filter_sql(filter: &str, resource_type: default!(&str, "'User'")) -> String {
     store::resource_type(resource_type)
-        .and_then(|rt| store::list::filter_sql(tenant::current()?, rt, filter))
+        .and_then(|rt| {
+            let t = tenant::current()?;
+            store::list::filter_sql(t, store::extensions::tenant_type(t, rt)?, filter)
+        })
         .or_raise()
 }
 
@@ -153,8 +159,26 @@ fn scim_patch(
 ) -> JsonB {
     let r = store::resource_type(resource_type).and_then(|rt| {
         let patch = patch.value()?;
-        let patched = service::patch(tenant::current()?, rt, id, &patch, if_match)?;
-        project(rt, &patched, None, None)
+        let t = tenant::current()?;
+        let patched = service::patch(t, rt, id, &patch, if_match)?;
+        project(store::extensions::tenant_type(t, rt)?, &patched, None, None)
+    });
+    JsonB(r.or_raise())
+}
+
+/// Register (or update) an extension schema of `resource_type` for the
+/// current tenant: `definition` in the RFC 7643 §7 representation;
+/// `required` is `schemaExtensions[].required`. Returns the Schema
+/// resource as `/Schemas` shows it.
+#[pg_extern]
+fn scim_extension_schema_put(
+    resource_type: &str,
+    definition: JsonArg,
+    required: default!(bool, false),
+) -> JsonB {
+    let r = definition.value().and_then(|d| {
+        let rt = store::resource_type(resource_type)?;
+        store::extensions::put(tenant::current()?, rt, &d, required)
     });
     JsonB(r.or_raise())
 }

@@ -112,8 +112,10 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
         return as_tenant(tenant, || crate::credentials_http::http(req));
     }
     let route = parse_route(req.path)?;
-    if route.is_discovery() {
-        return discovery_route(&route, method);
+    // Discovery is readable without a token (RFC 7644 §4): the built-in
+    // schemas; with one, the token's tenant's (its registered extensions).
+    if route.is_discovery() && req.header("authorization").is_none() {
+        return discovery_route(&route, method, None);
     }
     let tenant = auth::authenticate(req.header("authorization"))?;
     dispatch_as(tenant, req)
@@ -160,11 +162,12 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     let method = Method::parse(req.method)?;
     let route = parse_route(req.path)?;
     if route.is_discovery() {
-        return discovery_route(&route, method);
+        return discovery_route(&route, method, Some(tenant));
     }
     let query = || scim_core::http::query::ListParams::from_query(req.query);
     match (route, method) {
         (Route::Resource(rt, id), Method::Get) => {
+            let rt = store::extensions::tenant_type(tenant, rt)?;
             let q = query()?;
             let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
             let full = service::get_full(tenant, rt, &id, attrs, excl)?;
@@ -191,11 +194,15 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             Ok(Response::json(200, service::search_all(tenant, &params)?))
         }
         (Route::Resource(rt, id), Method::Patch) => {
+            let rt = store::extensions::tenant_type(tenant, rt)?;
             let r = service::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
             match rt.kind {
                 // A group's member list is not read back (PATCH stays O(delta));
-                // RFC 7644 §3.5.2 allows 204. `attributes` asks for a body.
-                ResourceKind::Group if query()?.attributes.is_none() => {
+                // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
+                // ask for the projected resource (200).
+                ResourceKind::Group
+                    if query()?.attributes.is_none() && query()?.excluded_attributes.is_none() =>
+                {
                     let mut resp = Response::no_content();
                     if let Some(tag) = response::version_of(&r) {
                         resp.headers.insert("ETag".into(), Value::String(tag));
@@ -255,7 +262,11 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
     }
 }
 
-fn discovery_route(route: &Route, method: Method) -> ScimResult<Response> {
+fn discovery_route(
+    route: &Route,
+    method: Method,
+    tenant: Option<pgrx::Uuid>,
+) -> ScimResult<Response> {
     if method != Method::Get {
         return Err(ScimError::new(
             405,
@@ -265,8 +276,16 @@ fn discovery_route(route: &Route, method: Method) -> ScimResult<Response> {
     }
     let body = match route {
         Route::ServiceProviderConfig => discovery::service_provider_config(&settings::limits()),
-        Route::ResourceTypes(name) => discovery::resource_types(name.as_deref())?,
-        Route::Schemas(urn) => discovery::schemas(urn.as_deref())?,
+        Route::ResourceTypes(name) => match tenant {
+            Some(t) => {
+                discovery::resource_types_of(&store::extensions::tenant_types(t)?, name.as_deref())?
+            }
+            None => discovery::resource_types(name.as_deref())?,
+        },
+        Route::Schemas(urn) => match tenant {
+            Some(t) => discovery::schemas_of(&store::extensions::tenant_types(t)?, urn.as_deref())?,
+            None => discovery::schemas(urn.as_deref())?,
+        },
         _ => return Err(ScimError::not_found("not a discovery endpoint")),
     };
     Ok(Response::json(200, body))

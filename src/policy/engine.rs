@@ -151,9 +151,9 @@ struct Resolved {
     /// `None`: no such user in this tenant.
     user: Option<pgrx::Uuid>,
     active: bool,
-    /// (policy, group display name) of every binding reached, sorted by
-    /// group then policy.
-    bindings: Vec<(String, String)>,
+    /// (policy index in the graph, its name, group display name) of every
+    /// binding reached, sorted by group then policy name.
+    bindings: Vec<(usize, String, String)>,
     /// Display names of all the user's groups, sorted.
     groups: Vec<String>,
     /// The tenant's policy graph, for documents and the default (read only
@@ -172,10 +172,10 @@ impl Resolved {
         };
         self.bindings
             .iter()
-            .map(|(policy, group)| Source {
+            .map(|(i, policy, group)| Source {
                 group,
                 policy,
-                doc: g.policy(policy),
+                doc: g.policy_at(*i).1,
             })
             .collect()
     }
@@ -221,12 +221,13 @@ fn resolve(user_ref: &str) -> ScimResult<Resolved> {
             }
         }
         for (id, name) in &names {
-            for policy in graph.bound_to(id) {
-                r.bindings.push((policy.to_string(), name.clone()));
+            for i in graph.bound_to(id) {
+                r.bindings
+                    .push((i, graph.policy_at(i).0.to_string(), name.clone()));
             }
         }
         r.bindings
-            .sort_unstable_by(|(p1, g1), (p2, g2)| (g1, p1).cmp(&(g2, p2)));
+            .sort_unstable_by(|(_, p1, g1), (_, p2, g2)| (g1, p1).cmp(&(g2, p2)));
         r.groups = names.into_iter().map(|(_, name)| name).collect();
         r.groups.sort_unstable();
         if r.active {

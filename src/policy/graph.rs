@@ -16,7 +16,7 @@
 use crate::spi::plan::{get, get_json, oid, Plan};
 use pgrx::pg_sys::BuiltinOid;
 use pgrx::prelude::*;
-use scim_core::policy::{validate, PolicyDoc};
+use scim_core::policy::{validate, AttributeTerm, PolicyDoc};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -47,6 +47,14 @@ SELECT dp.name, dp.document
   FROM scim.tenants te
   JOIN scim.policies dp ON dp.tenant_id = te.id AND dp.name = te.default_policy
  WHERE te.id = $1";
+
+/// Every mapped group attribute with a value (sql/policy_attributes.sql):
+/// each is a policy bound to its group (issue 13).
+const ATTRIBUTE_TERMS: &str = "
+SELECT g.id, m.urn || ':' || m.attribute, m.kind, m.target, m.ranks, g.resource->m.urn->m.attribute
+  FROM scim.policy_attribute_maps m
+  JOIN scim.groups g ON g.tenant_id = m.tenant_id AND (g.resource->m.urn) ? m.attribute
+ WHERE m.tenant_id = $1";
 
 /// Tenants whose graph a backend keeps before it starts over.
 const MAX_TENANTS: usize = 256;
@@ -83,14 +91,18 @@ impl Graph {
         seen
     }
 
-    /// The names of the policies bound to `group`.
-    pub fn bound_to(&self, group: &GroupId) -> impl Iterator<Item = &str> {
-        self.bound
-            .get(group)
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.policies.get(i))
-            .map(|(name, _)| name.as_str())
+    /// The policies bound to `group` (indexes for [`Graph::policy_at`]):
+    /// documents bound by name and terms from the group's attributes.
+    pub fn bound_to(&self, group: &GroupId) -> impl Iterator<Item = usize> + '_ {
+        self.bound.get(group).into_iter().flatten().copied()
+    }
+
+    /// Name and document of bound policy `i` (from [`Graph::bound_to`]);
+    /// an unknown index allows nothing (fail closed).
+    pub fn policy_at(&self, i: usize) -> (&str, &PolicyDoc) {
+        self.policies
+            .get(i)
+            .map_or(("", &self.empty), |(n, d)| (n.as_str(), d))
     }
 
     /// The policies bound to `direct` groups or to any group above them,
@@ -112,16 +124,6 @@ impl Graph {
             .collect()
     }
 
-    /// The document of bound policy `name`. Names come from bindings read
-    /// in the graph's own snapshot, so an unknown one cannot occur; it
-    /// would allow nothing (fail closed).
-    pub fn policy(&self, name: &str) -> &PolicyDoc {
-        self.by_name
-            .get(name)
-            .and_then(|&i| self.policies.get(i))
-            .map_or(&self.empty, |(_, doc)| doc)
-    }
-
     pub fn default_policy(&self) -> Option<(&str, &PolicyDoc)> {
         self.default.as_ref().map(|(n, d)| (n.as_str(), d))
     }
@@ -131,6 +133,7 @@ struct Plans {
     edges: Plan,
     bindings: Plan,
     default: Plan,
+    attribute_terms: Plan,
 }
 
 thread_local! {
@@ -148,6 +151,7 @@ fn plans() -> ScimResult<Rc<Plans>> {
         edges: Plan::prepare(EDGES, &[uuid])?,
         bindings: Plan::prepare(BINDINGS, &[uuid])?,
         default: Plan::prepare(DEFAULT, &[uuid])?,
+        attribute_terms: Plan::prepare(ATTRIBUTE_TERMS, &[uuid])?,
     });
     PLANS.with(|cell| *cell.borrow_mut() = Some(p.clone()));
     Ok(p)
@@ -197,6 +201,31 @@ fn load(tenant: pgrx::Uuid) -> ScimResult<Graph> {
             }
         };
         g.bound.entry(group).or_default().push(i);
+    }
+
+    let n = plans.attribute_terms.run(&t)?;
+    let mut terms = Vec::with_capacity(n);
+    for i in 0..n {
+        pgrx::check_for_interrupts!();
+        let name: String =
+            get(i, 2).ok_or_else(|| internal("attribute term without a name".into()))?;
+        let kind: String = get(i, 3).unwrap_or_default();
+        let target: String = get(i, 4).unwrap_or_default();
+        let ranks: Vec<String> = match get_json(i, 5)? {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        terms.push((group_id(i, 1)?, name, kind, target, ranks, get_json(i, 6)?));
+    }
+    for (group, name, kind, target, ranks, value) in terms {
+        let term = value.and_then(|v| AttributeTerm::from_value(&kind, &target, &ranks, &v));
+        if let Some(term) = term {
+            g.policies.push((name, PolicyDoc::attribute_term(term)));
+            g.bound.entry(group).or_default().push(g.policies.len() - 1);
+        }
     }
 
     if plans.default.run(&t)? == 1 {

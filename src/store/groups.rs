@@ -5,7 +5,7 @@ use crate::spi;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, MemberRef, Normalized};
-use scim_core::schema::GROUP_TYPE;
+use scim_core::schema::{ResourceTypeDef, GROUP_TYPE};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -40,10 +40,10 @@ fn taken(name: &str) -> ScimError {
     ScimError::uniqueness(format!("a Group with displayName '{name}' already exists"))
 }
 
-pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
+pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimResult<Value> {
     let Normalized {
         resource, members, ..
-    } = resource::normalize(&GROUP_TYPE, input)?;
+    } = resource::normalize(rt, input)?;
     check_member_count(members.as_deref())?;
     let p = promote(&resource);
     let gid = spi::one::<pgrx::Uuid>(
@@ -117,15 +117,17 @@ pub fn touch(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<()> {
 
 pub fn replace(
     tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
     id: &str,
     input: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
     let Normalized {
         resource, members, ..
-    } = resource::normalize(&GROUP_TYPE, input)?;
+    } = resource::normalize(rt, input)?;
     check_member_count(members.as_deref())?;
-    let (gid, _) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
+    let (gid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+    scim_core::extension::check_immutable(rt, &current, &resource)?;
     write(tenant, gid, resource)?;
     // PUT replaces the member list: an absent `members` clears it
     // (RFC 7644 §3.5.1). Only the difference is written.

@@ -75,6 +75,8 @@ pub fn import_users(tenant: pgrx::Uuid, items: Vec<Option<Value>>) -> ScimResult
             items.len(),
         ));
     }
+    // the tenant's registered User extensions validate like in scim_create_user
+    let rt = super::extensions::tenant_type(tenant, &USER_TYPE)?;
     let mut results: Vec<ItemResult> = Vec::with_capacity(items.len());
     let mut batch = Batch::default();
     let mut hashes = 0usize;
@@ -83,7 +85,7 @@ pub fn import_users(tenant: pgrx::Uuid, items: Vec<Option<Value>>) -> ScimResult
         let index = i32::try_from(i + 1).unwrap_or(i32::MAX);
         let normalized = item
             .ok_or_else(|| ScimError::invalid_value("a resource is required, not NULL"))
-            .and_then(|v| resource::normalize(&USER_TYPE, &v));
+            .and_then(|v| resource::normalize(rt, &v));
         let Normalized {
             resource, password, ..
         } = match normalized {

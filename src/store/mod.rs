@@ -2,6 +2,7 @@
 //! and every client value as a bound parameter; SQL text is only ever
 //! assembled from our own constants and schema-derived names.
 
+pub mod extensions;
 pub mod groups;
 pub mod import;
 pub mod list;

@@ -7,7 +7,7 @@
 use super::{groups, members, rows, users};
 use crate::spi;
 use scim_core::patch::{self, MemberDelta};
-use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
+use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
 use serde_json::Value;
 
@@ -24,17 +24,19 @@ pub fn patch(
     let ops = patch::parse_request(rt, body, &crate::settings::limits())?;
     match rt.kind {
         ResourceKind::User => {
-            let (uid, current) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;
-            let out = patch::apply(&USER_TYPE, &current, &ops, &mut || Ok(vec![]))?;
+            let (uid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+            let out = patch::apply(rt, &current, &ops, &mut || Ok(vec![]))?;
+            scim_core::extension::check_immutable(rt, &current, &out.resource)?;
             if !out.changed || (out.resource == current && out.password.is_none()) {
                 return users::get(tenant, id);
             }
             users::write(tenant, uid, out.resource, out.password)
         }
         ResourceKind::Group => {
-            let (gid, current) = rows::lock_matching(tenant, &GROUP_TYPE, id, if_match)?;
+            let (gid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
             let mut load = || load_members(tenant, gid);
-            let out = patch::apply(&GROUP_TYPE, &current, &ops, &mut load)?;
+            let out = patch::apply(rt, &current, &ops, &mut load)?;
+            scim_core::extension::check_immutable(rt, &current, &out.resource)?;
             let resource_changed = out.resource != current;
             let members_changed = apply_delta(tenant, gid, &out.members)?;
             if resource_changed {

@@ -6,7 +6,7 @@ use crate::spi;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, Normalized};
-use scim_core::schema::USER_TYPE;
+use scim_core::schema::{ResourceTypeDef, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -43,10 +43,10 @@ pub(super) fn taken(user_name: &str) -> ScimError {
     ScimError::uniqueness(format!("userName '{user_name}' is already in use"))
 }
 
-pub fn create(tenant: pgrx::Uuid, input: &Value) -> ScimResult<Value> {
+pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimResult<Value> {
     let Normalized {
         resource, password, ..
-    } = resource::normalize(&USER_TYPE, input)?;
+    } = resource::normalize(rt, input)?;
     let p = promote(&resource);
     let hash = password.as_deref().map(hash_password).transpose()?;
     // ON CONFLICT DO NOTHING: a duplicate (or a racing create of the same
@@ -133,13 +133,15 @@ pub fn write(
 
 pub fn replace(
     tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
     id: &str,
     input: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Value> {
     let Normalized {
         resource, password, ..
-    } = resource::normalize(&USER_TYPE, input)?;
-    let (uid, _) = rows::lock_matching(tenant, &USER_TYPE, id, if_match)?;
+    } = resource::normalize(rt, input)?;
+    let (uid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+    scim_core::extension::check_immutable(rt, &current, &resource)?;
     write(tenant, uid, resource, password)
 }

@@ -6,6 +6,7 @@
 
 pub mod casefold;
 pub mod error;
+pub mod extension;
 pub mod filter;
 pub mod http;
 pub mod interrupt;

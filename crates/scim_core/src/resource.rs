@@ -7,7 +7,8 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{
-    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef, Returned,
+    AttrDef, AttrScope, AttrType, Mutability, ResolvedAttr, ResourceKind, ResourceTypeDef,
+    Returned, SchemaDef,
 };
 use serde_json::{Map, Value};
 
@@ -67,9 +68,7 @@ pub fn normalize(rt: &ResourceTypeDef, input: &Value) -> ScimResult<Normalized> 
             }
             continue;
         }
-        let resolved = rt
-            .resolve(key)
-            .ok_or_else(|| ScimError::invalid_value(format!("unknown attribute '{}'", key)))?;
+        let resolved = rt.resolve(key).ok_or_else(|| unknown_key(rt, key))?;
         if resolved.sub.is_some() {
             // A dotted key such as "name.givenName" is only meaningful in PATCH.
             return Err(ScimError::invalid_value(format!(
@@ -92,6 +91,7 @@ pub fn normalize(rt: &ResourceTypeDef, input: &Value) -> ScimResult<Normalized> 
     }
 
     check_required(rt, &out)?;
+    check_extensions_required(rt, &out)?;
     check_indexed_lengths(&out)?;
     let schemas = present_schemas(rt, &out);
     let mut resource = Map::new();
@@ -215,6 +215,9 @@ pub fn normalize_scalar(attr: &AttrDef, value: &Value, path: &str) -> ScimResult
             if s.chars().any(|c| c == '\0') {
                 return Err(wrong("a string without NUL characters"));
             }
+            if attr.registered && !attr.canonical_values.is_empty() {
+                return canonical_value(attr, s, path).map(Some);
+            }
             Value::String(s.clone())
         }
         (AttrType::String | AttrType::Reference | AttrType::Binary, _) => {
@@ -293,22 +296,73 @@ fn check_indexed_lengths(out: &Map<String, Value>) -> ScimResult<()> {
     Ok(())
 }
 
-fn check_schemas(rt: &ResourceTypeDef, value: &Value) -> ScimResult<()> {
+/// `schemas` must be an array of strings. A URN this resource type does
+/// not know is ignored (IdPs list schemas they carry no data for); one
+/// that comes with attributes fails in [`unknown_key`].
+fn check_schemas(_rt: &ResourceTypeDef, value: &Value) -> ScimResult<()> {
     let list = value
         .as_array()
         .ok_or_else(|| ScimError::invalid_value("'schemas' must be an array of schema URNs"))?;
-    for s in list {
-        let urn = s
-            .as_str()
-            .ok_or_else(|| ScimError::invalid_value("'schemas' must be an array of schema URNs"))?;
-        if !rt
-            .schema_urns()
-            .any(|known| known.eq_ignore_ascii_case(urn))
-        {
-            return Err(ScimError::invalid_value(format!(
-                "schema '{}' is not supported for {} resources",
-                urn, rt.name
-            )));
+    if list.iter().any(|s| !s.is_string()) {
+        return Err(ScimError::invalid_value(
+            "'schemas' must be an array of schema URNs",
+        ));
+    }
+    Ok(())
+}
+
+/// The error for a body member that names no attribute: an unknown
+/// `urn:` key is an extension this tenant has not registered.
+fn unknown_key(rt: &ResourceTypeDef, key: &str) -> ScimError {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
+        return ScimError::invalid_value(format!(
+            "schema '{key}' is not a registered extension of {} resources, so its attributes cannot be stored",
+            rt.name
+        ));
+    }
+    ScimError::invalid_value(format!("unknown attribute '{key}'"))
+}
+
+/// A registered attribute with canonicalValues takes only those (compared
+/// case-insensitively unless caseExact) and is stored in their spelling.
+fn canonical_value(attr: &AttrDef, s: &str, path: &str) -> ScimResult<Value> {
+    let found = attr.canonical_values.iter().find(|c| {
+        if attr.case_exact {
+            **c == s
+        } else {
+            crate::casefold::fold_case(c) == crate::casefold::fold_case(s)
+        }
+    });
+    match found {
+        Some(c) => Ok(Value::String((*c).to_string())),
+        None => Err(ScimError::invalid_value(format!(
+            "'{path}' is \"{s}\"; expected one of {}",
+            attr.canonical_values.join(", ")
+        ))),
+    }
+}
+
+/// Extensions: a required one (`schemaExtensions[].required`) must be
+/// present, and a present one must have its required attributes.
+pub fn check_extensions_required(rt: &ResourceTypeDef, out: &Map<String, Value>) -> ScimResult<()> {
+    for (ext, required) in rt.extensions {
+        let data = out.get(ext.id).and_then(Value::as_object);
+        let Some(data) = data else {
+            if *required {
+                return Err(ScimError::invalid_value(format!(
+                    "{} resources must carry the extension '{}'",
+                    rt.name, ext.id
+                )));
+            }
+            continue;
+        };
+        for attr in ext.attributes.iter().filter(|a| a.required) {
+            if !data.get(attr.name).is_some_and(crate::filter::is_present) {
+                return Err(ScimError::invalid_value(format!(
+                    "attribute '{}:{}' is required",
+                    ext.id, attr.name
+                )));
+            }
         }
     }
     Ok(())
@@ -458,14 +512,66 @@ pub fn project(
             None => Some(without_request_only(rt, k, v)),
             Some(sel) => select(rt, k, v, sel),
         };
+        let kept = kept.and_then(|v| drop_excluded(rt, k, v, &exclude));
+        let kept = match rt.extension(k) {
+            Some(ext) => extension_returned(ext, v, kept, include.as_deref()),
+            None => kept,
+        };
         if let Some(v) = kept {
-            let v = drop_excluded(rt, k, v, &exclude);
-            if let Some(v) = v {
-                out.insert(k.clone(), v);
-            }
+            out.insert(k.clone(), v);
         }
     }
     Ok(Value::Object(out))
+}
+
+/// `returned` of an extension's attributes (RFC 7643 §7): `never` ones
+/// are never shown, `request` ones only when `attributes` names them,
+/// `always` ones whatever the projection. `stored` is the extension's
+/// whole value, `kept` what the projection left of it.
+fn extension_returned(
+    ext: &SchemaDef,
+    stored: &Value,
+    kept: Option<Value>,
+    include: Option<&[Selector]>,
+) -> Option<Value> {
+    let named = |name: &str| {
+        include.is_some_and(|sel| {
+            sel.iter().any(|s| match s {
+                Selector::Attr(r) => r.container_key() == Some(ext.id) && r.attr.name == name,
+                Selector::Extension(_) => false,
+            })
+        })
+    };
+    let mut m = match kept {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for a in ext.attributes {
+        let hide = match a.returned {
+            Returned::Never => true,
+            Returned::Request => !named(a.name),
+            _ => false,
+        };
+        if hide {
+            m.remove(a.name);
+            continue;
+        }
+        if a.returned == Returned::Always && !m.contains_key(a.name) {
+            if let Some(v) = stored.get(a.name) {
+                m.insert(a.name.to_string(), v.clone());
+            }
+        }
+        if let Some(v) = m.get_mut(a.name) {
+            for sub in a
+                .sub_attributes
+                .iter()
+                .filter(|s| s.returned == Returned::Never)
+            {
+                remove_sub(v, sub.name);
+            }
+        }
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
 }
 
 /// Drop sub-attributes whose `returned` is "request" (RFC 7643 §7: only
@@ -655,6 +761,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_schema_urns_without_data_are_ignored() {
+        let n = normalize(
+            &USER_TYPE,
+            &json!({"userName": "a", "schemas": [USER_SCHEMA, "urn:x:y"]}),
+        )
+        .unwrap();
+        assert_eq!(n.resource["schemas"], json!([USER_SCHEMA]));
+        assert!(normalize(&USER_TYPE, &json!({"userName": "a", "schemas": [1]})).is_err());
+    }
+
+    #[test]
     fn canonicalises_names_and_drops_read_only() {
         let n = normalize(
             &USER_TYPE,
@@ -744,9 +861,9 @@ mod tests {
                 "'name' must be an object",
             ),
             (
-                json!({"userName": "a", "schemas": ["urn:x"]}),
+                json!({"userName": "a", "schemas": ["urn:x:y"], "urn:x:y": {"a": 1}}),
                 ScimType::InvalidValue,
-                "schema 'urn:x'",
+                "schema 'urn:x:y' is not a registered extension",
             ),
             (
                 json!({"userName": "a", "name.givenName": "x"}),

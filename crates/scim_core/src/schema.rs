@@ -109,6 +109,10 @@ pub struct AttrDef {
     pub reference_types: &'static [&'static str],
     pub sub_attributes: &'static [AttrDef],
     pub description: &'static str,
+    /// Defined by a tenant's registered extension schema
+    /// ([`crate::extension`]): its canonicalValues are enforced on input
+    /// (the core schemas' are only suggestions, RFC 7643 §7).
+    pub registered: bool,
 }
 
 impl AttrDef {
@@ -126,6 +130,7 @@ impl AttrDef {
             reference_types: &[],
             sub_attributes: &[],
             description: "",
+            registered: false,
         }
     }
     pub const fn string(name: &'static str) -> AttrDef {
@@ -510,6 +515,11 @@ impl ResolvedAttr {
         s
     }
 
+    /// Defined by a tenant's registered extension schema.
+    pub fn is_registered(&self) -> bool {
+        self.attr.registered
+    }
+
     /// The JSON object key that holds the attribute's container: `None` for
     /// top-level attributes, the URN for extension attributes.
     pub fn container_key(&self) -> Option<&'static str> {
@@ -559,6 +569,20 @@ impl ResourceTypeDef {
         self.schema.attr(name).map(|a| (AttrScope::Core, a))
     }
 
+    /// An attribute of a tenant's registered extension named without its
+    /// URN (`quotaTokens`), as some IdPs write PATCH paths and filters:
+    /// only when exactly one registered extension has it (registration
+    /// keeps core names out of extensions, so a core name always wins).
+    fn unqualified_registered(&self, name: &str) -> Option<(AttrScope, &'static AttrDef)> {
+        let mut found = self.extensions.iter().filter_map(|(s, _)| {
+            s.attr(name)
+                .filter(|a| a.registered)
+                .map(|a| (AttrScope::Extension(s.id), a))
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
     /// Resolve an attribute path: `attr`, `attr.sub`, or either prefixed by
     /// a schema URN (`urn:…:User:userName`, `urn:…:enterprise:2.0:User:manager.value`).
     /// Case-insensitive. Returns `None` for anything unknown.
@@ -569,7 +593,9 @@ impl ResourceTypeDef {
             None => (rest, None),
         };
         let (scope, attr) = match schema_urn {
-            None => self.top_level(name)?,
+            None => self
+                .top_level(name)
+                .or_else(|| self.unqualified_registered(name))?,
             Some(s) if s.id == self.schema.id => (AttrScope::Core, self.schema.attr(name)?),
             Some(s) => (AttrScope::Extension(s.id), s.attr(name)?),
         };

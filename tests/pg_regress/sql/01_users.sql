@@ -52,7 +52,7 @@ SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "favouriteColour":
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "active": "maybe"}') $$);
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "emails": {"value": "b@x"}}') $$);
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "emails": [{"value": "b@x", "primary": true}, {"value": "c@x", "primary": true}]}') $$);
-SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "schemas": ["urn:example:nope"]}') $$);
+SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "schemas": ["urn:example:nope"], "urn:example:nope": {"a": 1}}') $$);
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "x"}') $$);
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "b", "name": {"givenName": 7}}') $$);
 -- Malformed JSON never reaches us: the jsonb input function rejects it.

@@ -401,6 +401,13 @@ BEGIN;
 SELECT scim.scim_session(:'h_token') IS NOT NULL AS session;
 ROLLBACK;
 SELECT scim.scim_token_revoke(:'h_token_id') IS NOT NULL AS token_revoke;
+SELECT scim.scim_extension_schema_put('Group', '{"id": "urn:sec:g:1.0", "attributes": [{"name": "tier"}]}') ->> 'id' AS extension_put;
+SELECT count(*) AS extension_schemas FROM scim.scim_extension_schemas();
+SELECT scim.scim_extension_index('urn:sec:g:1.0', 'tier') IS NOT NULL AS extension_index;
+SELECT scim.scim_policy_attribute_map('urn:sec:g:1.0', 'tier', 'allow', 'tiers') ->> 'kind' AS attribute_map;
+SELECT count(*) AS attribute_maps FROM scim.scim_policy_attribute_maps();
+SELECT scim.scim_policy_attribute_unmap('urn:sec:g:1.0', 'tier') AS attribute_unmap;
+SELECT scim.scim_extension_schema_remove('urn:sec:g:1.0') AS extension_remove;
 SELECT scim.scim_delete('Group', :'h_group') IS NOT NULL AS delete_group;
 SELECT scim.scim_delete('User', :'h_user') IS NOT NULL AS delete_user;
 RESET search_path;
@@ -422,7 +429,10 @@ SELECT p.proname AS not_called_above
         'scim_delete', 'scim_session', 'scim_token_rotate', 'scim_changes', 'scim_changes_prune',
         'scim_oauth_client_create', 'scim_oauth_clients', 'scim_oauth_client_revoke', 'scim_rate_limit_set',
         'scim_provisioning_log_configure', 'scim_tenant_operations', 'scim_provisioning_log',
-        'scim_provisioning_log_export', 'scim_retention_set', 'scim_provisioning_log_prune']);
+        'scim_provisioning_log_export', 'scim_retention_set', 'scim_provisioning_log_prune',
+        'scim_extension_schema_put', 'scim_extension_schemas', 'scim_extension_index',
+        'scim_extension_schema_remove', 'scim_policy_attribute_map', 'scim_policy_attribute_maps',
+        'scim_policy_attribute_unmap']);
 
 -- Cleanup ----------------------------------------------------------------------------
 DROP FUNCTION sec_run_filter_sql(text), sec_try(text), sec_privileges(text, oid);

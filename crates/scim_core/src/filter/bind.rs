@@ -40,6 +40,8 @@ pub enum BoundValue {
     /// For dateTime attributes; normalised to UTC, whole microseconds
     /// (Postgres `timestamptz` precision) and years 1–9999.
     DateTime(DateTime<Utc>),
+    /// For integer and decimal attributes (finite).
+    Number(serde_json::Number),
 }
 
 impl BoundValue {
@@ -49,6 +51,7 @@ impl BoundValue {
             BoundValue::String(s) => s.clone(),
             BoundValue::Bool(b) => b.to_string(),
             BoundValue::DateTime(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            BoundValue::Number(n) => n.to_string(),
         }
     }
 }
@@ -182,16 +185,10 @@ impl Binder<'_> {
             return no("group membership type is not stored; filter on groups.value");
         }
         match leaf.ty {
-            AttrType::Integer | AttrType::Decimal => {
-                return no("numeric attributes are not supported in filters")
-            }
             AttrType::DateTime if !(a.scope == AttrScope::Common && a.attr.name == "meta") => {
                 return no("only meta.created and meta.lastModified support dateTime filters")
             }
             _ => {}
-        }
-        if a.sub.is_none() && a.attr.multi_valued && a.attr.ty != AttrType::Complex {
-            return no("multi-valued simple attributes are not supported in filters");
         }
         Ok(())
     }
@@ -320,15 +317,41 @@ impl Binder<'_> {
                 }
                 BoundValue::DateTime(datetime_literal(s, &canon)?)
             }
-            // Rejected by check_filterable / handled above.
-            AttrType::Integer | AttrType::Decimal | AttrType::Complex => {
+            AttrType::Integer | AttrType::Decimal => {
+                let CompValue::Number(n) = value else {
+                    return mismatch("a number");
+                };
+                if op.is_substring() {
+                    return Err(err(format!(
+                        "'{written}': {op} is not supported for numeric attribute '{canon}' (use eq, ne, gt, ge, lt, le)"
+                    )));
+                }
+                if n.as_f64().is_none_or(|f| !f.is_finite()) {
+                    return mismatch("a finite number");
+                }
+                BoundValue::Number(n.clone())
+            }
+            // Handled above.
+            AttrType::Complex => {
                 return Err(err(format!("'{written}': cannot compare '{canon}'")));
             }
         };
-        Ok(BoundFilter::Compare {
+        // `ne` is `not (… eq …)`: a resource without the attribute (or a
+        // multi-valued one with no equal value) matches `attr ne "x"`.
+        let op_bound = if op == CompareOp::Ne {
+            CompareOp::Eq
+        } else {
+            op
+        };
+        let cmp = BoundFilter::Compare {
             attr: a,
-            op,
+            op: op_bound,
             value: bound,
+        };
+        Ok(if op == CompareOp::Ne {
+            BoundFilter::Not(Box::new(cmp))
+        } else {
+            cmp
         })
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::ast::CompareOp;
 use super::bind::{parse_datetime, BoundAttr, BoundFilter, BoundValue};
 use crate::casefold::fold_case;
-use crate::schema::{AttrDef, AttrScope, ResolvedAttr};
+use crate::schema::{AttrDef, AttrScope, AttrType, ResolvedAttr};
 
 /// `pr`: present and non-empty: not missing, not null, not `""`, `[]`, `{}`.
 pub fn is_present(v: &Value) -> bool {
@@ -67,12 +67,23 @@ fn candidates<'v>(
     }
     let v = attr_value(resource, a);
     match a.sub {
+        // a multi-valued simple attribute: any of its values
+        None if a.attr.multi_valued && a.attr.ty != AttrType::Complex => match v {
+            Some(Value::Array(items)) => items.iter().collect(),
+            _ => vec![],
+        },
         None => v.into_iter().collect(),
         Some(sub) => elements(v, a)
             .into_iter()
             .filter_map(|e| get(e, sub.name))
             .collect(),
     }
+}
+
+/// A whole multi-valued simple attribute (`modelAccess`, not inside brackets).
+fn is_simple_multi(b: &BoundAttr) -> bool {
+    let a = &b.resolved;
+    !b.relative && a.sub.is_none() && a.attr.multi_valued && a.attr.ty != AttrType::Complex
 }
 
 fn compare_str(a: &str, op: CompareOp, b: &str) -> bool {
@@ -123,8 +134,24 @@ fn compare(v: &Value, leaf: &AttrDef, op: CompareOp, lit: &BoundValue) -> bool {
             Some(a) => compare_ord(a.cmp(b), op),
             None => false,
         },
+        (BoundValue::Number(b), Value::Number(a)) => match compare_numbers(a, b) {
+            Some(ord) => compare_ord(ord, op),
+            None => false,
+        },
         _ => false,
     }
+}
+
+/// Numeric order as Postgres `numeric` sees it: exact for integers,
+/// else by f64 (values SCIM stores fit it; the literal is finite).
+fn compare_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Option<Ordering> {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return Some(x.cmp(&y));
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return Some(x.cmp(&y));
+    }
+    a.as_f64()?.partial_cmp(&b.as_f64()?)
 }
 
 fn eval_in(f: &BoundFilter, resource: &Value, element: Option<&Value>) -> bool {
@@ -132,6 +159,11 @@ fn eval_in(f: &BoundFilter, resource: &Value, element: Option<&Value>) -> bool {
         BoundFilter::Compare { attr, op, value } => candidates(attr, resource, element)
             .into_iter()
             .any(|v| compare(v, attr.leaf(), *op, value)),
+        // a multi-valued simple attribute is present when its array is
+        // non-empty (like `emails pr`)
+        BoundFilter::Present(attr) if is_simple_multi(attr) => {
+            attr_value(resource, &attr.resolved).is_some_and(is_present)
+        }
         BoundFilter::Present(attr) => candidates(attr, resource, element)
             .into_iter()
             .any(is_present),

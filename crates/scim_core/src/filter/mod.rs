@@ -27,8 +27,14 @@
 //! * **`pr`** is "present and non-empty": not missing, not JSON `null`,
 //!   not `""`, `[]` or `{}`.
 //! * **Missing attributes.** Every comparison on a missing attribute (or
-//!   a value of the wrong JSON type) is false, `ne` included; `not (…)`
-//!   is plain negation. Generated SQL leaves never yield NULL.
+//!   a value of the wrong JSON type) is false; `not (…)` is plain
+//!   negation. Generated SQL leaves never yield NULL.
+//! * **`ne`** is bound as `not (… eq …)` (what the UnboundID/Ping SDK
+//!   and python-scim do): a resource without the attribute matches
+//!   `attr ne "x"`, and a multi-valued attribute matches when no value
+//!   equals `"x"` (`emails.value ne "x"`). Inside brackets it applies
+//!   per element (`emails[type ne "work"]` matches an element without
+//!   `type`).
 //! * **`null` literal.** RFC 7643 §2.5 makes null and unassigned the same
 //!   state, so `attr eq null` ≡ `not (attr pr)` (true when missing) and
 //!   `attr ne null` ≡ `attr pr`; other operators with `null` are errors.

@@ -79,6 +79,8 @@ enum Leaf {
         key: &'static str,
     },
     Text(String),
+    /// One element of a multi-valued simple attribute (a jsonb expression).
+    JsonElem(String),
     Uuid(String),
     Bool(String),
     Ts(String),
@@ -133,8 +135,23 @@ fn json_present(jv: &str) -> String {
     )
 }
 
+/// (jsonb, text) expressions of a JSON leaf.
+fn json_parts(leaf: &Leaf) -> (String, String) {
+    match leaf {
+        Leaf::Json { obj, key } => (format!("{obj}->'{key}'"), format!("{obj}->>'{key}'")),
+        Leaf::JsonElem(e) => (e.clone(), format!("({e} #>> '{{}}')")),
+        Leaf::Text(x) | Leaf::Uuid(x) | Leaf::Bool(x) | Leaf::Ts(x) => (x.clone(), x.clone()),
+    }
+}
+
 fn is_meta(a: &ResolvedAttr) -> bool {
     a.scope == AttrScope::Common && a.attr.name == "meta"
+}
+
+/// The text of a registered single-valued string attribute, spelled the
+/// way `scim_extension_index` indexes it.
+pub fn extension_text(a: &ResolvedAttr) -> String {
+    format!("({}->>'{}')", container(a), a.attr.name)
 }
 
 /// JSON object expression holding a resource-level attribute.
@@ -253,6 +270,16 @@ impl Compiler<'_> {
             (ResourceKind::User, AttrScope::Core, "userName") => Leaf::Text(col("r.user_name")),
             (_, AttrScope::Core, "displayName") => Leaf::Text(col("r.display_name")),
             (ResourceKind::User, AttrScope::Core, "active") => Leaf::Bool(col("r.active")),
+            // A registered string attribute: the text expression an
+            // `scim_extension_index` is built on (stored values always have
+            // their schema type, so `->>` is NULL exactly when absent).
+            (_, AttrScope::Extension(_), _)
+                if a.attr.registered
+                    && !a.attr.multi_valued
+                    && matches!(a.attr.ty, AttrType::String | AttrType::Reference) =>
+            {
+                Leaf::Text(extension_text(a))
+            }
             _ => Leaf::Json {
                 obj: container(a),
                 key: a.attr.name,
@@ -325,13 +352,22 @@ impl Compiler<'_> {
                 let p = self.param(value.param_text());
                 format!("({x} IS NOT NULL AND {x} {} {p}::timestamptz)", sql_op(op))
             }
-            (Leaf::Json { obj, key }, BoundValue::String(s)) => {
-                let cmp = self.text_cmp(&format!("{obj}->>'{key}'"), ci, op, s);
-                format!("COALESCE(jsonb_typeof({obj}->'{key}') = 'string' AND {cmp}, false)")
+            (Leaf::Json { .. } | Leaf::JsonElem(_), BoundValue::String(s)) => {
+                let (jv, txt) = json_parts(leaf);
+                let cmp = self.text_cmp(&txt, ci, op, s);
+                format!("COALESCE(jsonb_typeof({jv}) = 'string' AND {cmp}, false)")
             }
-            (Leaf::Json { obj, key }, BoundValue::Bool(b)) => {
+            (Leaf::Json { .. } | Leaf::JsonElem(_), BoundValue::Number(n)) => {
+                let (jv, _) = json_parts(leaf);
+                let p = self.param(n.to_string());
+                format!(
+                    "COALESCE(CASE WHEN jsonb_typeof({jv}) = 'number' THEN ({jv})::numeric {} {p}::numeric END, false)",
+                    sql_op(op)
+                )
+            }
+            (Leaf::Json { .. } | Leaf::JsonElem(_), BoundValue::Bool(b)) => {
                 let p = self.param(b.to_string());
-                let jv = format!("{obj}->'{key}'");
+                let (jv, _) = json_parts(leaf);
                 match op {
                     CompareOp::Eq => format!("COALESCE({jv} = to_jsonb({p}::boolean), false)"),
                     _ => format!(
@@ -350,7 +386,7 @@ impl Compiler<'_> {
 
     fn leaf_present(leaf: &Leaf) -> String {
         match leaf {
-            Leaf::Json { obj, key } => json_present(&format!("{obj}->'{key}'")),
+            Leaf::Json { .. } | Leaf::JsonElem(_) => json_present(&json_parts(leaf).0),
             Leaf::Text(x) => format!("({x} IS NOT NULL AND {x} <> '')"),
             Leaf::Uuid(x) | Leaf::Bool(x) | Leaf::Ts(x) => format!("({x} IS NOT NULL)"),
         }
@@ -405,6 +441,11 @@ impl Compiler<'_> {
         let Some(sub) = a.sub else {
             if a.attr.ty == AttrType::Complex {
                 return Ok(self.complex_present(a));
+            }
+            if a.attr.multi_valued && cmp.is_some() {
+                // any value of a multi-valued simple attribute
+                let cond = on_leaf(self, Leaf::JsonElem("e".into()))?;
+                return Ok(self.exists(a, &cond, false));
             }
             let leaf = self.top_leaf(a);
             return on_leaf(self, leaf);
@@ -567,14 +608,20 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
             format!("({x}) COLLATE \"C\"")
         }
     };
+    if a.sub.is_none() && a.attr.multi_valued {
+        return bad("multi-valued attribute without sub-attributes");
+    }
     let json_key = |obj: String, key: &str| match leaf.ty {
         AttrType::Boolean => format!("({obj}->'{key}')"),
+        AttrType::Integer | AttrType::Decimal => format!(
+            "(CASE WHEN jsonb_typeof({obj}->'{key}') = 'number' THEN ({obj}->'{key}')::numeric END)"
+        ),
         _ => text_key(format!("{obj}->>'{key}'")),
     };
     Ok(match a.sub {
         None => match c.top_leaf(&a) {
             Leaf::Text(x) => text_key(x),
-            Leaf::Uuid(x) | Leaf::Bool(x) | Leaf::Ts(x) => x,
+            Leaf::Uuid(x) | Leaf::Bool(x) | Leaf::Ts(x) | Leaf::JsonElem(x) => x,
             Leaf::Json { obj, key } => json_key(obj, key),
         },
         Some(sub) if is_meta(&a) => match sub.name {

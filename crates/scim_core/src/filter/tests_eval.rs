@@ -168,9 +168,9 @@ fn booleans() {
     assert!(u("emails[primary eq true].value pr"));
     assert!(u(r#"emails[not (primary eq true) and type eq "home"]"#));
     assert!(u(r#"emails[primary ne false and type eq "work"]"#));
-    // missing boolean: both eq and ne are false
+    // missing boolean: eq is false, ne (= not eq) true
     assert!(!u(r#"emails[type eq "home" and primary eq false]"#));
-    assert!(!u(r#"emails[type eq "home" and primary ne true]"#));
+    assert!(u(r#"emails[type eq "home" and primary ne true]"#));
     for op in ["gt", "ge", "lt", "le", "co", "sw", "ew"] {
         let d = rejected(&USER_TYPE, &format!("active {op} true"));
         assert!(d.contains("boolean"), "{d}");
@@ -362,8 +362,8 @@ fn presence() {
 }
 
 #[test]
-fn missing_attributes_make_every_comparison_false() {
-    for op in ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"] {
+fn missing_attributes_make_every_comparison_false_but_ne() {
+    for op in ["eq", "co", "sw", "ew", "gt", "ge", "lt", "le"] {
         let f = format!(r#"nickName {op} "zzz""#);
         assert!(
             !matches(&USER_TYPE, &json!({"userName": "x"}), &f).unwrap(),
@@ -376,13 +376,33 @@ fn missing_attributes_make_every_comparison_false() {
             "{f}"
         );
     }
-    assert!(!u(r#"ims.value ne "x""#));
+    // `ne` is `not (eq)`: an absent attribute differs from every value
+    let bare = json!({"userName": "x"});
+    assert!(matches(&USER_TYPE, &bare, r#"nickName ne "zzz""#).unwrap());
+    assert!(!matches(&USER_TYPE, &bare, r#"not (nickName ne "zzz")"#).unwrap());
+    assert!(u(r#"ims.value ne "x""#));
     assert!(!u(r#"emails[type eq "fax"]"#));
     assert!(u(r#"not (emails[type eq "fax"])"#));
-    // wrong JSON type behaves as missing
+    // wrong JSON type behaves as missing: never equal, so `ne` holds
     let r = json!({"nickName": 5, "active": "true"});
-    assert!(!matches(&USER_TYPE, &r, r#"nickName ne "x""#).unwrap());
-    assert!(!matches(&USER_TYPE, &r, "active ne false").unwrap());
+    assert!(!matches(&USER_TYPE, &r, r#"nickName eq "x""#).unwrap());
+    assert!(matches(&USER_TYPE, &r, r#"nickName ne "x""#).unwrap());
+    assert!(matches(&USER_TYPE, &r, "active ne false").unwrap());
+}
+
+#[test]
+fn ne_on_multi_valued_means_no_value_equal() {
+    let r = json!({"userName": "x", "emails": [{"value": "a@x.com"}, {"value": "b@x.com"}]});
+    assert!(!matches(&USER_TYPE, &r, r#"emails.value ne "A@x.com""#).unwrap());
+    assert!(matches(&USER_TYPE, &r, r#"emails.value ne "c@x.com""#).unwrap());
+    assert!(matches(
+        &USER_TYPE,
+        &json!({"userName": "x"}),
+        r#"emails.value ne "c@x.com""#
+    )
+    .unwrap());
+    // inside brackets, per element: an element without `type` matches
+    assert!(matches(&USER_TYPE, &r, r#"emails[type ne "work"]"#).unwrap());
 }
 
 #[test]

@@ -39,6 +39,46 @@ const G1: &str = "e9e30dba-f08f-4109-8486-d5c6a331660a";
 const G2: &str = "902c246b-6245-4190-8e05-00816be7344a";
 const G3: &str = "a0000000-6245-4190-8e05-00816be7344a";
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const GX: &str = "urn:arbitex:scim:schemas:extension:Group:2.0";
+const UXT: &str = "urn:example:params:scim:schemas:extension:custom:2.0:User";
+
+/// The registered extensions the fixture's tenant has (issue 13).
+fn tenant_types() -> (&'static ResourceTypeDef, &'static ResourceTypeDef) {
+    use crate::extension::{tenant_type, validate_definition, ExtensionLimits, Registered};
+    let reg = |base: &'static ResourceTypeDef, def: Value| {
+        let canonical = validate_definition(base, &def, &ExtensionLimits::default()).unwrap();
+        tenant_type(
+            base,
+            &[Registered {
+                definition: canonical,
+                required: false,
+            }],
+        )
+        .unwrap()
+    };
+    let user = reg(
+        &USER_TYPE,
+        json!({"id": UXT, "attributes": [
+            {"name": "costCode", "type": "string"},
+            {"name": "badge", "type": "string", "caseExact": true},
+            {"name": "level", "type": "integer"},
+            {"name": "score", "type": "decimal"},
+            {"name": "contractor", "type": "boolean"},
+            {"name": "skills", "type": "string", "multiValued": true},
+            {"name": "licenses", "type": "complex", "multiValued": true, "subAttributes": [
+                {"name": "value", "type": "string"}, {"name": "seats", "type": "integer"},
+                {"name": "primary", "type": "boolean"}]}]}),
+    );
+    let group = reg(
+        &GROUP_TYPE,
+        json!({"id": GX, "attributes": [
+            {"name": "modelAccess", "type": "string", "multiValued": true},
+            {"name": "quotaTokens", "type": "integer"},
+            {"name": "complianceBundles", "type": "string", "multiValued": true},
+            {"name": "dlpPolicy", "type": "string", "canonicalValues": ["SKIP", "REDACT", "CANCEL", "BLOCK"]}]}),
+    );
+    (user, group)
+}
 
 struct Row {
     tenant: &'static str,
@@ -66,7 +106,11 @@ fn users() -> Vec<Row> {
                            {"value": "Babs@Jensen.org", "type": "home"}],
                 "x509Certificates": [{"value": "MIIDQzCCAqy"}],
                 ENT: {"department": "Tour Operations",
-                      "manager": {"value": U3, "displayName": "Zed"}}
+                      "manager": {"value": U3, "displayName": "Zed"}},
+                UXT: {"costCode": "CC-1", "badge": "B-1", "level": 3, "score": 1.5,
+                      "contractor": false, "skills": ["Rust", "école"],
+                      "licenses": [{"value": "gpt-4o", "seats": 10, "primary": true},
+                                   {"value": "claude", "seats": 2}]}
             }),
         },
         Row {
@@ -89,7 +133,8 @@ fn users() -> Vec<Row> {
             body: json!({
                 "userName": "zed", "externalId": "ext-1", "displayName": "ΟΔΟΣ",
                 "emails": [{"value": "Z@X.COM"}, {"type": "work", "primary": false}, {"value": "_"}],
-                ENT: {"department": "tour"}
+                ENT: {"department": "tour"},
+                UXT: {"costCode": "cc-1", "level": 1000, "score": -3, "skills": []}
             }),
         },
         Row {
@@ -99,7 +144,9 @@ fn users() -> Vec<Row> {
             modified: "2012-06-30T23:59:59Z",
             version: 2,
             body: json!({"userName": "İstanbul", "displayName": "", "nickName": "B",
-                         "name": {"givenName": "b"}}),
+                         "name": {"givenName": "b"},
+                         UXT: {"badge": "b-1", "contractor": true, "skills": ["RUST"],
+                               "licenses": [{"value": "Claude", "seats": 1000}]}}),
         },
         // Another tenant that matches almost anything: must never show up.
         Row {
@@ -126,11 +173,16 @@ fn groups() -> Vec<Row> {
             None => json!({"displayName": name}),
         },
     };
-    vec![
+    let mut rows = vec![
         g(G1, "Tour Guides", Some("g-1")),
         g(G2, "Managers", None),
         g(G3, "Empty", Some("")),
-    ]
+    ];
+    rows[0].body[GX] = json!({"modelAccess": ["gpt-4o", "claude-3-5-sonnet"], "quotaTokens": 500000,
+                              "complianceBundles": ["soc2-type2"], "dlpPolicy": "REDACT"});
+    rows[1].body[GX] =
+        json!({"modelAccess": ["GPT-4O"], "quotaTokens": 1000, "dlpPolicy": "BLOCK"});
+    rows
 }
 
 /// (group, member, type)
@@ -230,6 +282,15 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:costCode",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:badge",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:level",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:score",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:contractor",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:skills",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:licenses",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:licenses.value",
+        "urn:example:params:scim:schemas:extension:custom:2.0:User:licenses.seats",
     ];
     let group_attrs = [
         "displayName",
@@ -242,6 +303,10 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         "meta.created",
         "meta.lastModified",
         "meta.version",
+        "urn:arbitex:scim:schemas:extension:Group:2.0:modelAccess",
+        "urn:arbitex:scim:schemas:extension:Group:2.0:quotaTokens",
+        "urn:arbitex:scim:schemas:extension:Group:2.0:complianceBundles",
+        "urn:arbitex:scim:schemas:extension:Group:2.0:dlpPolicy",
     ];
     let attrs: &[&str] = if rt.name == "User" {
         &user_attrs
@@ -293,6 +358,12 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         "2011-01-01T05:00:00+05:00",
         "2012-06-30T23:59:59.5Z",
         "2012-06-30T23:59:59.4999999Z",
+        "gpt-4o",
+        "REDACT",
+        "redact",
+        "rust",
+        "CC-1",
+        "b-1",
     ]
     .iter()
     .map(|s| serde_json::to_string(s).unwrap())
@@ -302,7 +373,12 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         values.push(format!("\"{}\"", id.to_uppercase()));
         values.push(format!("\"{}\"", &id[..8]));
     }
-    values.extend(["true", "false", "null", "1"].map(String::from));
+    values.extend(
+        [
+            "true", "false", "null", "1", "1000", "500000", "1.5", "-3", "2.0", "1e3",
+        ]
+        .map(String::from),
+    );
     let mut out = vec![];
     for a in attrs {
         out.push(format!("{a} pr"));
@@ -330,6 +406,10 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         r#"userName eq "zed" or displayName co "jensen" and active eq true"#,
         r#"(userName eq "zed" or displayName co "jensen") and not (active eq true)"#,
         r#"not (emails.value ew ".com") and not (title pr)"#,
+        r#"urn:example:params:scim:schemas:extension:custom:2.0:User:licenses[value eq "claude" and seats gt 5]"#,
+        r#"urn:example:params:scim:schemas:extension:custom:2.0:User:licenses[seats ge 10 or primary eq true]"#,
+        r#"urn:example:params:scim:schemas:extension:custom:2.0:User:licenses[not (seats pr)]"#,
+        r#"urn:example:params:scim:schemas:extension:custom:2.0:User:level gt 2 and urn:example:params:scim:schemas:extension:custom:2.0:User:skills eq "rust""#,
     ];
     let extra_group = [
         r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#,
@@ -338,6 +418,7 @@ fn filters(rt: &ResourceTypeDef) -> Vec<String> {
         r#"members[display co "ο"]"#,
         r#"members[value eq "NOT-A-UUID" or display eq "İstanbul"]"#,
         r#"not (members pr) or displayName sw "tour""#,
+        r#"urn:arbitex:scim:schemas:extension:Group:2.0:quotaTokens gt 1000 and urn:arbitex:scim:schemas:extension:Group:2.0:modelAccess eq "gpt-4o""#,
     ];
     let extra: &[&str] = if rt.name == "User" {
         &extra_user
@@ -426,9 +507,10 @@ fn differential_script() {
     let mut script = fixture_sql();
     let mut n = 0usize;
     let mut compiled_count = 0usize;
+    let (user_type, group_type) = tenant_types();
     for (rt, table, rows) in [
-        (&USER_TYPE, "scim.users", users()),
-        (&GROUP_TYPE, "scim.groups", groups()),
+        (user_type, "scim.users", users()),
+        (group_type, "scim.groups", groups()),
     ] {
         let reps: Vec<(&str, &str, Value)> = rows
             .iter()

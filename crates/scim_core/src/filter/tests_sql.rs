@@ -125,7 +125,7 @@ fn ids_are_cast_only_when_they_are_canonical_uuids() {
         assert_eq!(c.sql, "false", "{bad}");
         assert!(c.params.is_empty());
         let c = user(&format!(r#"id ne "{bad}""#));
-        assert_eq!(c.sql, "(r.id IS NOT NULL)", "{bad}");
+        assert_eq!(c.sql, "NOT (false)", "{bad}");
     }
     let c = user(r#"id sw "2819""#);
     assert_eq!(c.sql, "(r.id IS NOT NULL AND r.id::text LIKE $2)");
@@ -169,7 +169,6 @@ fn emails_use_the_gin_array() {
     // no pre-filter when the value is not pinned
     for f in [
         r#"emails.value co "x""#,
-        r#"emails.value ne "x""#,
         r#"emails[type eq "work" or value eq "x"]"#,
         r#"emails.type eq "work""#,
     ] {

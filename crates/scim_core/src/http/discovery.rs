@@ -3,7 +3,7 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::limits::Limits;
-use crate::schema::{resource_type_json, ResourceTypeDef, RESOURCE_TYPES, SCHEMAS};
+use crate::schema::{resource_type_json, ResourceTypeDef, SchemaDef, RESOURCE_TYPES, SCHEMAS};
 use serde_json::{json, Value};
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -51,29 +51,47 @@ pub fn list_head(total: i64, start_index: i64, items_per_page: i64) -> Value {
 }
 
 pub fn resource_types(name: Option<&str>) -> ScimResult<Value> {
+    resource_types_of(RESOURCE_TYPES, name)
+}
+
+/// `/ResourceTypes` for a tenant's resource types (with its registered
+/// extensions under `schemaExtensions`).
+pub fn resource_types_of(types: &[&ResourceTypeDef], name: Option<&str>) -> ScimResult<Value> {
     match name {
         None => {
-            let all: Vec<Value> = RESOURCE_TYPES
-                .iter()
-                .map(|r| resource_type_json(r))
-                .collect();
+            let all: Vec<Value> = types.iter().map(|r| resource_type_json(r)).collect();
             let n = all.len() as i64;
             Ok(list_response(all, n, 1))
         }
-        Some(n) => ResourceTypeDef::by_name(n)
-            .map(resource_type_json)
+        Some(n) => types
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(n))
+            .map(|r| resource_type_json(r))
             .ok_or_else(|| ScimError::not_found(format!("no resource type '{n}'"))),
     }
 }
 
 pub fn schemas(urn: Option<&str>) -> ScimResult<Value> {
+    schemas_of(RESOURCE_TYPES, urn)
+}
+
+/// `/Schemas`: the core schemas and every extension of `types`.
+pub fn schemas_of(types: &[&ResourceTypeDef], urn: Option<&str>) -> ScimResult<Value> {
+    let mut all: Vec<&SchemaDef> = SCHEMAS.to_vec();
+    for rt in types {
+        for (ext, _) in rt.extensions {
+            if !all.iter().any(|s| s.id == ext.id) {
+                all.push(ext);
+            }
+        }
+    }
     match urn {
         None => {
-            let all: Vec<Value> = SCHEMAS.iter().map(|s| s.to_json()).collect();
-            let n = all.len() as i64;
-            Ok(list_response(all, n, 1))
+            let docs: Vec<Value> = all.iter().map(|s| s.to_json()).collect();
+            let n = docs.len() as i64;
+            Ok(list_response(docs, n, 1))
         }
-        Some(u) => SCHEMAS
+        Some(u) => all
             .iter()
             .find(|s| s.id.eq_ignore_ascii_case(u))
             .map(|s| s.to_json())

@@ -42,10 +42,23 @@ pub fn renders_default_projection(
         })
     };
     unset(attributes)
+        && !hides_extension_attributes(rt)
         && match rt.kind {
             ResourceKind::User => unset(excluded),
             ResourceKind::Group => !with_members && members_only(excluded),
         }
+}
+
+/// Whether a registered extension has attributes the default projection
+/// must drop (returned "never" or "request"): SQL renders what is stored.
+fn hides_extension_attributes(rt: &ResourceTypeDef) -> bool {
+    use crate::schema::Returned;
+    let hidden = |r: Returned| matches!(r, Returned::Never | Returned::Request);
+    rt.extensions.iter().any(|(s, _)| {
+        s.attributes
+            .iter()
+            .any(|a| hidden(a.returned) || a.sub_attributes.iter().any(|x| hidden(x.returned)))
+    })
 }
 
 /// The entries of an attribute list that exist for `rt` (the root search

@@ -80,7 +80,8 @@ impl Limit {
         }
     }
 
-    fn from_number(n: &Number) -> Option<Limit> {
+    /// A valid limit (finite, non-negative) from a JSON number.
+    pub fn from_number(n: &Number) -> Option<Limit> {
         if let Some(u) = n.as_u64() {
             return Some(Limit::Int(u));
         }
@@ -108,6 +109,90 @@ pub struct PolicyDoc {
     pub(crate) deny: BTreeMap<String, ItemSet>,
     pub(crate) require: BTreeMap<String, Vec<String>>,
     pub(crate) limits: BTreeMap<String, Limit>,
+    /// Ranked enums (`levels`): name → the value set and its rank (higher is
+    /// more restrictive). Only terms from group attributes have them.
+    pub(crate) levels: BTreeMap<String, Level>,
+    /// A term derived from a group attribute ([`PolicyDoc::attribute_term`]):
+    /// an `allow` domain it does not name is not constrained by it (a
+    /// bound policy document that omits a domain allows nothing in it).
+    pub(crate) partial: bool,
+}
+
+/// One ranked-enum value: its rank in the mapping's declared order
+/// (0 = least restrictive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub rank: usize,
+    pub value: String,
+}
+
+impl AttributeTerm {
+    /// The term a group attribute's stored `value` gives under a mapping
+    /// (`kind`: allow | limit | require | rank, `target`: the domain or
+    /// name, `ranks`: a rank mapping's values, least restrictive first).
+    /// Fails closed: a negative limit is 0, a rank value not in `ranks` is
+    /// more restrictive than every listed one. `None` for a value of the
+    /// wrong JSON type (stored values are validated, so only after a
+    /// mapping changed kind).
+    pub fn from_value(
+        kind: &str,
+        target: &str,
+        ranks: &[String],
+        value: &Value,
+    ) -> Option<AttributeTerm> {
+        let strings = || -> Option<Vec<String>> {
+            match value {
+                Value::String(s) => Some(vec![s.clone()]),
+                Value::Array(a) => a.iter().map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => None,
+            }
+        };
+        let name = target.to_string();
+        Some(match kind {
+            "allow" => AttributeTerm::Allow {
+                domain: name,
+                items: strings()?,
+            },
+            "require" => AttributeTerm::Require {
+                name,
+                values: strings()?,
+            },
+            "limit" => {
+                let n = value.as_number()?;
+                let value = Limit::from_number(n).unwrap_or(Limit::Int(0));
+                AttributeTerm::Limit { name, value }
+            }
+            "rank" => {
+                let v = value.as_str()?;
+                let rank = ranks
+                    .iter()
+                    .position(|r| r.eq_ignore_ascii_case(v))
+                    .unwrap_or(ranks.len());
+                AttributeTerm::Rank {
+                    name,
+                    level: Level {
+                        rank,
+                        value: v.to_string(),
+                    },
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// What a mapped group attribute contributes (see
+/// [`PolicyDoc::attribute_term`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttributeTerm {
+    /// An allow list of `domain` (intersected with every other policy).
+    Allow { domain: String, items: Vec<String> },
+    /// A limit (the minimum wins).
+    Limit { name: String, value: Limit },
+    /// A required set (union).
+    Require { name: String, values: Vec<String> },
+    /// A ranked enum (the highest rank wins).
+    Rank { name: String, level: Level },
 }
 
 impl PolicyDoc {
@@ -128,6 +213,40 @@ impl PolicyDoc {
         &self.limits
     }
 
+    /// The policy a group attribute stands for: just `term`, and no
+    /// constraint on any other allow domain.
+    pub fn attribute_term(term: AttributeTerm) -> PolicyDoc {
+        let mut d = PolicyDoc {
+            partial: true,
+            ..PolicyDoc::default()
+        };
+        match term {
+            AttributeTerm::Allow { domain, mut items } => {
+                items.sort();
+                items.dedup();
+                items.retain(|i| is_item_query(i));
+                d.allow.insert(domain, ItemSet::Items(items));
+            }
+            AttributeTerm::Limit { name, value } => {
+                d.limits.insert(name, value);
+            }
+            AttributeTerm::Require { name, mut values } => {
+                values.sort();
+                values.dedup();
+                d.require.insert(name, values);
+            }
+            AttributeTerm::Rank { name, level } => {
+                d.levels.insert(name, level);
+            }
+        }
+        d
+    }
+
+    /// Derived from a group attribute (see [`PolicyDoc::attribute_term`]).
+    pub fn is_attribute_term(&self) -> bool {
+        self.partial
+    }
+
     /// This document on its own: allowed by `allow` and not denied by `deny`.
     /// Empty items and `"*"` are never allowed (fail closed).
     #[inline]
@@ -141,13 +260,26 @@ impl PolicyDoc {
     /// lists sorted and de-duplicated. `validate(&doc.to_json())` gives the
     /// same document back.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "allow": item_map_json(&self.allow),
             "deny": item_map_json(&self.deny),
             "require": require_json(&self.require),
             "limits": limits_json(&self.limits),
-        })
+        });
+        if let (false, Some(m)) = (self.levels.is_empty(), v.as_object_mut()) {
+            m.insert("levels".into(), levels_json(&self.levels));
+        }
+        v
     }
+}
+
+/// `{"<name>": "<value>"}` of ranked enums.
+pub(crate) fn levels_json(m: &BTreeMap<String, Level>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, l)| (k.clone(), Value::String(l.value.clone())))
+            .collect(),
+    )
 }
 
 /// `item` could name something: non-empty and not the wildcard.

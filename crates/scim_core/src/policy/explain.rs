@@ -57,9 +57,14 @@ impl Binding<'_> {
 ///     }
 ///   },
 ///   "require": {"<name>": {"<value>": [{"group","policy"}]}},
-///   "limits":  {"<name>": {"value": n, "set_by": [{"group","policy","value": n}]}}
+///   "limits":  {"<name>": {"value": n, "set_by": [{"group","policy","value": n}]}},
+///   "levels":  {"<name>": {"value": v, "set_by": [{"group","policy","value","rank"}]}}
 /// }
 /// ```
+///
+/// `levels` only appears when a group attribute sets one. A term from a
+/// group attribute has the attribute's path (`urn:…:Group:2.0:quotaTokens`)
+/// as its `policy`, and never removes a domain it does not name.
 ///
 /// For the default policy `group` is `null`. Every list of bindings is
 /// sorted by (group, policy), so the output does not depend on the order of
@@ -114,6 +119,7 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
             match b.doc.allow.get(domain) {
                 Some(ItemSet::All) => allowed_by.push(b.who_with("via", json!("*"))),
                 Some(ItemSet::Items(_)) => allowed_by.push(b.who_with("via", json!("list"))),
+                None if b.doc.partial => {}
                 None => removed_by.push(b.who_with("reason", json!(DOMAIN_NOT_ALLOWED))),
             }
             if let Some(ItemSet::All) = b.doc.deny.get(domain) {
@@ -144,6 +150,7 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
                         allowed_by.push(b.who_with("via", json!("item")))
                     }
                     Some(_) => removed_by.push(b.who_with("reason", json!(ITEM_NOT_LISTED))),
+                    None if b.doc.partial => {}
                     None => removed_by.push(b.who_with("reason", json!(DOMAIN_NOT_ALLOWED))),
                 }
                 match b.doc.deny.get(domain) {
@@ -196,6 +203,26 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
             (name.to_owned(), Value::Object(per))
         })
         .collect();
+    // levels: name → [who + value + rank].
+    let mut levels: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for b in &bindings {
+        for (name, level) in &b.doc.levels {
+            let mut who = b.who();
+            who.insert("value".into(), json!(level.value));
+            who.insert("rank".into(), json!(level.rank));
+            levels.entry(name).or_default().push(Value::Object(who));
+        }
+    }
+    let levels: Map<String, Value> = levels
+        .into_iter()
+        .map(|(name, set_by)| {
+            let value = eff
+                .levels()
+                .get(name)
+                .map_or(Value::Null, |l| json!(l.value));
+            (name.to_owned(), json!({"value": value, "set_by": set_by}))
+        })
+        .collect();
     let limits: Map<String, Value> = limits
         .into_iter()
         .map(|(name, set_by)| {
@@ -204,7 +231,7 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
         })
         .collect();
 
-    json!({
+    let mut out = json!({
         "source": eff.origin().as_str(),
         "policies": eff.policies(),
         "bindings": bindings.iter().map(|b| Value::Object(b.who())).collect::<Vec<_>>(),
@@ -212,5 +239,9 @@ pub fn explain(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Value
         "domains": domains,
         "require": require,
         "limits": limits,
-    })
+    });
+    if let (false, Some(m)) = (levels.is_empty(), out.as_object_mut()) {
+        m.insert("levels".into(), Value::Object(levels));
+    }
+    out
 }

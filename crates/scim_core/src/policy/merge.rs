@@ -1,7 +1,8 @@
 //! The most-restrictive merge of the policies a user reaches.
 
 use super::doc::{
-    is_item_query, item_map_json, limits_json, require_json, ItemSet, Limit, PolicyDoc,
+    is_item_query, item_map_json, levels_json, limits_json, require_json, ItemSet, Level, Limit,
+    PolicyDoc,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ pub struct Effective {
     deny: BTreeMap<String, ItemSet>,
     require: BTreeMap<String, Vec<String>>,
     limits: BTreeMap<String, Limit>,
+    levels: BTreeMap<String, Level>,
     policies: Vec<String>,
     origin: Origin,
 }
@@ -58,6 +60,7 @@ impl Effective {
             deny: BTreeMap::new(),
             require: BTreeMap::new(),
             limits: BTreeMap::new(),
+            levels: BTreeMap::new(),
             policies: Vec::new(),
             origin: Origin::None,
         }
@@ -75,13 +78,23 @@ impl Effective {
 
     /// `{"allow":{…},"deny":{…},"require":{…},"limits":{…}}`, all four keys
     /// always present, keys and items sorted.
+    /// (`levels`, the ranked enums from group attributes, only when any.)
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "allow": item_map_json(&self.allow),
             "deny": item_map_json(&self.deny),
             "require": require_json(&self.require),
             "limits": limits_json(&self.limits),
-        })
+        });
+        if let (false, Some(m)) = (self.levels.is_empty(), v.as_object_mut()) {
+            m.insert("levels".into(), levels_json(&self.levels));
+        }
+        v
+    }
+
+    /// Effective ranked enums: the most restrictive value per name.
+    pub fn levels(&self) -> &BTreeMap<String, Level> {
+        &self.levels
     }
 
     /// Names of the policies that make up this result, sorted and
@@ -132,6 +145,7 @@ impl Effective {
             deny: doc.deny.clone(),
             require: doc.require.clone(),
             limits: doc.limits.clone(),
+            levels: doc.levels.clone(),
             policies: vec![name.to_owned()],
             origin,
         }
@@ -160,18 +174,30 @@ pub fn merge(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Effecti
         return Effective::from_doc(first.policy, first.doc, Origin::Groups);
     }
 
-    // allow: walk the domains of the policy with the fewest, keep those every
-    // policy has; intersect starting from the shortest explicit list.
+    // allow: walk the domains of the bound policy with the fewest (a term
+    // from a group attribute constrains only its own domain, so with only
+    // such terms every domain one names), keep those every bound policy
+    // has; intersect starting from the shortest explicit list.
     let pivot = sources
         .iter()
-        .min_by_key(|s| s.doc.allow.len())
-        .unwrap_or(first);
+        .filter(|s| !s.doc.partial)
+        .min_by_key(|s| s.doc.allow.len());
+    let candidates: Vec<&String> = match pivot {
+        Some(p) => p.doc.allow.keys().collect(),
+        None => {
+            let mut all: Vec<&String> = sources.iter().flat_map(|s| s.doc.allow.keys()).collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        }
+    };
     let mut allow = BTreeMap::new();
     let mut lists: Vec<&[String]> = Vec::with_capacity(sources.len());
-    'domains: for domain in pivot.doc.allow.keys() {
+    'domains: for domain in candidates {
         lists.clear();
         for s in sources {
             match s.doc.allow.get(domain) {
+                None if s.doc.partial => {}
                 None => continue 'domains,
                 Some(ItemSet::All) => {}
                 Some(ItemSet::Items(v)) => lists.push(v),
@@ -197,9 +223,19 @@ pub fn merge(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Effecti
     let mut deny_acc: BTreeMap<&str, Option<Vec<&str>>> = BTreeMap::new();
     let mut require_acc: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut limits: BTreeMap<String, Limit> = BTreeMap::new();
+    let mut levels: BTreeMap<String, Level> = BTreeMap::new();
     let mut policies: Vec<&str> = Vec::with_capacity(sources.len());
     for s in sources {
         policies.push(s.policy);
+        for (name, level) in &s.doc.levels {
+            match levels.get_mut(name.as_str()) {
+                Some(cur) if cur.rank >= level.rank => {}
+                Some(cur) => *cur = level.clone(),
+                None => {
+                    levels.insert(name.clone(), level.clone());
+                }
+            }
+        }
         for (domain, set) in &s.doc.deny {
             let acc = deny_acc
                 .entry(domain.as_str())
@@ -249,6 +285,7 @@ pub fn merge(sources: &[Source], default: Option<(&str, &PolicyDoc)>) -> Effecti
         deny,
         require,
         limits,
+        levels,
         policies: sorted_owned(policies),
         origin: Origin::Groups,
     }
@@ -273,11 +310,10 @@ pub fn allows_from(
         return default.is_some_and(|(_, doc)| doc.allows(domain, item));
     }
     is_item_query(item)
-        && sources.iter().all(|s| {
-            s.doc
-                .allow
-                .get(domain)
-                .is_some_and(|set| set.contains(item))
+        && sources.iter().any(|s| s.doc.allow.contains_key(domain))
+        && sources.iter().all(|s| match s.doc.allow.get(domain) {
+            Some(set) => set.contains(item),
+            None => s.doc.partial,
         })
         && !sources
             .iter()

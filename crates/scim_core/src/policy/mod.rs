@@ -58,6 +58,11 @@
 //! * An item is allowed iff it is in the effective allow set (or the domain
 //!   is `"*"`) and not in the effective deny set.
 //! * No bound policies: the default policy; no default: nothing.
+//! * Terms from group attributes ([`PolicyDoc::attribute_term`]) are
+//!   policies bound to their group that constrain only what they name: an
+//!   allow list of one domain (a domain they do not name is not narrowed
+//!   by them), a limit, a required set, or a ranked enum (`levels`: the
+//!   highest rank wins). `levels` appears in the output only when set.
 //!
 //! All output is deterministic (`BTreeMap`s, sorted lists). For the hot path
 //! use [`allows_from`], which decides one `(domain, item)` without building
@@ -72,6 +77,6 @@ mod merge;
 #[cfg(test)]
 mod tests;
 
-pub use doc::{validate, ItemSet, Limit, PolicyDoc, WILDCARD};
+pub use doc::{validate, AttributeTerm, ItemSet, Level, Limit, PolicyDoc, WILDCARD};
 pub use explain::explain;
 pub use merge::{allows_from, merge, Effective, Origin, Source};

@@ -846,3 +846,136 @@ fn policy_perf() {
     assert!(hits > 0);
     println!("merge+allows: {merge_rate:.0}/s  allows_from: {fast_rate:.0}/s  Effective::allows: {allows_rate:.0}/s  ({hits})");
 }
+
+mod attribute_terms {
+    use super::super::*;
+    use serde_json::json;
+
+    fn bound(v: serde_json::Value) -> PolicyDoc {
+        validate(&v).unwrap()
+    }
+    fn term(t: AttributeTerm) -> PolicyDoc {
+        PolicyDoc::attribute_term(t)
+    }
+    fn allow(domain: &str, items: &[&str]) -> PolicyDoc {
+        term(AttributeTerm::Allow {
+            domain: domain.into(),
+            items: items.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+    fn rank(name: &str, value: &str, rank: usize) -> PolicyDoc {
+        term(AttributeTerm::Rank {
+            name: name.into(),
+            level: Level {
+                rank,
+                value: value.into(),
+            },
+        })
+    }
+    fn src<'a>(group: &'a str, policy: &'a str, doc: &'a PolicyDoc) -> Source<'a> {
+        Source { group, policy, doc }
+    }
+
+    #[test]
+    fn a_term_constrains_only_its_own_domain() {
+        let dev = bound(json!({"allow": {"skills": "*", "models": ["gpt-4o", "o1", "claude"]}}));
+        let ma = allow("models", &["gpt-4o", "claude", "gemini"]);
+        let s = [
+            src("eng", "dev", &dev),
+            src("ds", "urn:x:Group:2.0:modelAccess", &ma),
+        ];
+        let e = merge(&s, None);
+        assert_eq!(
+            e.to_json()["allow"],
+            json!({"skills": "*", "models": ["claude", "gpt-4o"]})
+        );
+        for (d, i) in [
+            ("skills", "git"),
+            ("models", "claude"),
+            ("models", "o1"),
+            ("models", "gemini"),
+        ] {
+            assert_eq!(allows_from(&s, None, d, i), e.allows(d, i), "{d}/{i}");
+        }
+        assert!(!e.allows("models", "o1"));
+        // only terms: the domains they name, intersected
+        let other = allow("models", &["claude"]);
+        let s2 = [src("ds", "a", &ma), src("ml", "a", &other)];
+        assert_eq!(
+            merge(&s2, None).to_json()["allow"],
+            json!({"models": ["claude"]})
+        );
+        assert!(allows_from(&s2, None, "models", "claude"));
+        assert!(
+            !allows_from(&s2, None, "skills", "git"),
+            "no term names skills"
+        );
+        // a bound policy that omits models still allows no model
+        let narrow = bound(json!({"allow": {"skills": "*"}}));
+        let s3 = [src("eng", "narrow", &narrow), src("ds", "a", &ma)];
+        assert!(!allows_from(&s3, None, "models", "claude"));
+        assert!(!merge(&s3, None).allows("models", "claude"));
+    }
+
+    #[test]
+    fn limits_require_and_levels_merge_most_restrictively() {
+        let q1 = term(AttributeTerm::Limit {
+            name: "quotaTokens".into(),
+            value: Limit::Int(500000),
+        });
+        let q2 = term(AttributeTerm::Limit {
+            name: "quotaTokens".into(),
+            value: Limit::Int(1000),
+        });
+        let r1 = term(AttributeTerm::Require {
+            name: "compliance".into(),
+            values: vec!["soc2".into()],
+        });
+        let r2 = term(AttributeTerm::Require {
+            name: "compliance".into(),
+            values: vec!["hipaa".into(), "soc2".into()],
+        });
+        let (d1, d2) = (rank("dlp", "REDACT", 1), rank("dlp", "BLOCK", 3));
+        let s = [
+            src("a", "q", &q1),
+            src("b", "q", &q2),
+            src("a", "r", &r1),
+            src("b", "r", &r2),
+            src("a", "d", &d1),
+            src("b", "d", &d2),
+        ];
+        let e = merge(&s, None);
+        assert_eq!(e.limit("quotaTokens"), Some(Limit::Int(1000)));
+        assert_eq!(e.required("compliance"), ["hipaa", "soc2"]);
+        assert_eq!(e.to_json()["levels"], json!({"dlp": "BLOCK"}));
+        let x = explain(&s, None);
+        assert_eq!(x["levels"]["dlp"]["value"], "BLOCK");
+        assert_eq!(x["levels"]["dlp"]["set_by"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            x["limits"]["quotaTokens"]["set_by"][1],
+            json!({"group": "b", "policy": "q", "value": 1000})
+        );
+        // without levels the output keeps its four keys
+        assert!(merge(&[src("a", "q", &q1)], None)
+            .to_json()
+            .get("levels")
+            .is_none());
+    }
+
+    #[test]
+    fn explain_does_not_blame_a_term_for_other_domains() {
+        let dev = bound(json!({"allow": {"skills": ["git"]}}));
+        let ma = allow("models", &["gpt-4o"]);
+        let x = explain(
+            &[src("eng", "dev", &dev), src("ds", "urn:x:modelAccess", &ma)],
+            None,
+        );
+        assert_eq!(x["domains"]["skills"]["removed_by"], json!([]));
+        assert_eq!(x["domains"]["skills"]["items"]["git"]["allowed"], true);
+        assert_eq!(x["domains"]["models"]["removed_by"][0]["group"], "eng");
+        assert_eq!(
+            x["domains"]["models"]["allowed_by"][0],
+            json!({"group": "ds", "policy": "urn:x:modelAccess", "via": "list"})
+        );
+    }
+}
