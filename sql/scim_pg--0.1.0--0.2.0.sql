@@ -15,7 +15,8 @@
 --      that create what 0.1.0 has (its tables, their indexes, the default
 --      tenant): new roles, new token columns (expires, last_used,
 --      admin = false, oauth_client), new tables (settings, oauth_clients,
---      tenant_operations, policy_changes, changes, provisioning_log), and
+--      tenant_operations, policy_changes, changes, provisioning_log,
+--      extension_schemas, extension_indexes, policy_attribute_maps), and
 --      every function, trigger, RLS policy and grant as 0.2.0 defines them;
 --      its scim_fold_rebuild() recomputes the folded emails and builds the
 --      scim.fold indexes.
@@ -413,6 +414,211 @@ $$;
 
 --   storage
 
+-- Credential lifecycle (README "Credentials"): token expiry, rotation with
+-- overlap, last use; OAuth 2.0 clients (client credentials grant); the
+-- per-tenant operating settings (rate limit, provisioning log options)
+-- that authentication reads in the same statement as the token.
+
+ALTER TABLE scim.tokens
+    ADD COLUMN expires      timestamptz,                  -- NULL: never
+    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
+    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
+    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
+CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
+
+-- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
+CREATE TABLE scim.oauth_clients (
+    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
+    label          text NOT NULL,
+    secret_hash    bytea NOT NULL,
+    admin          boolean NOT NULL DEFAULT false,
+    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
+                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
+    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    revoked        timestamptz,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
+
+-- Per-tenant operating settings; no row means the defaults (no rate
+-- limit, reads not logged, no values in the log).
+CREATE TABLE scim.tenant_operations (
+    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    rate_per_second real CHECK (rate_per_second > 0),
+    rate_burst     int CHECK (rate_burst >= 1),
+    log_reads      boolean NOT NULL DEFAULT false,
+    log_values     boolean NOT NULL DEFAULT false,
+    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
+);
+
+SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
+
+-- Record a use, unless another request of the same token is doing it
+-- (SKIP LOCKED: authentication never waits on it).
+CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE scim.tokens t SET last_used = clock_timestamp()
+     WHERE (t.tenant_id, t.id) IN (
+           SELECT l.tenant_id, l.id FROM scim.tokens l
+            WHERE l.id = token_id
+              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
+              FOR NO KEY UPDATE SKIP LOCKED)
+$$;
+
+-- A new secret for the token's label, scope and lifetime; the old token
+-- stays valid until `overlap` has passed (then 401), so the IdP can be
+-- updated without a provisioning gap. Returns the new token once.
+CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    old scim.tokens;
+    fresh text;
+BEGIN
+    IF overlap IS NULL OR overlap < interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
+    END IF;
+    SELECT * INTO old FROM scim.tokens t
+     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
+       AND (t.expires IS NULL OR t.expires > clock_timestamp())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
+    END IF;
+    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
+    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
+     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
+    RETURN fresh;
+END
+$$;
+
+-- OAuth clients of the current tenant, without secrets.
+CREATE FUNCTION scim.scim_oauth_clients()
+RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
+               created timestamptz, revoked timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
+      FROM scim.oauth_clients c
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
+$$;
+
+-- Revoking a client revokes the access tokens it was given.
+CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
+     WHERE c.tenant_id = tenant AND c.id = client_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
+    END IF;
+    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
+     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
+END
+$$;
+
+-- The client's tenant and scope, for POST /oauth/token (before any tenant
+-- is known; owner-only).
+CREATE FUNCTION scim._oauth_client(client_id uuid)
+RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
+      FROM scim.oauth_clients c
+     WHERE c.id = client_id AND c.revoked IS NULL
+$$;
+
+-- Requests per second and burst for the current tenant, enforced by the
+-- gateway (README "Rate limits"); NULL, NULL turns the limit off.
+CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
+BEGIN
+    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
+        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
+    END IF;
+    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
+    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
+    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
+                                          rate_burst = EXCLUDED.rate_burst;
+END
+$$;
+
+-- What the provisioning log keeps for the current tenant: reads too, and
+-- the request bodies (PII: off by default; passwords are never kept).
+CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
+    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
+    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
+END
+$$;
+
+-- The current tenant's operating settings.
+CREATE FUNCTION scim.scim_tenant_operations()
+RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
+      FROM (SELECT scim.current_tenant() AS id) t
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
+$$;
+
+--   credentials
+
+-- Tenants and tokens: the SQL-language part of the admin API (token issue
+-- and rotation are in Rust: randomness and hashing, src/auth.rs).
+
+-- Tenants ---------------------------------------------------------------
+CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE created uuid;
+BEGIN
+    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
+    RETURN created;
+EXCEPTION
+    WHEN unique_violation THEN
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
+    WHEN check_violation OR not_null_violation THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
+END
+$$;
+
+-- Tokens (issue is in Rust: randomness and hashing) ---------------------
+CREATE FUNCTION scim.scim_tokens()
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
+      FROM scim.tokens t
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
+$$;
+
+CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
+     WHERE tenant_id = scim.current_tenant() AND id = token_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    END IF;
+END
+$$;
+
+--   storage
+
 -- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
 --
 -- Policies are named documents per tenant (scim.policies), bound to groups
@@ -527,184 +733,6 @@ BEGIN
         PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
     END IF;
 END
-$$;
-
---   storage
-
--- The HTTP entry points: scim_http (what the gateway calls) and
--- scim_postgrest (what PostgREST calls), around the Rust dispatcher
--- scim._http_dispatch (src/http/).
-
--- HTTP -------------------------------------------------------------------
--- scim_http and scim_postgrest authenticate every request by its bearer
--- token, so they are the two functions a web role may execute; they run
--- as the extension owner (SECURITY DEFINER, fixed search_path). Every
--- other function is revoked from PUBLIC at the end of this script: the SQL
--- API trusts its caller with the tenant GUC, so only roles you GRANT it to
--- (your app backend) may call it.
--- (0.1.0 has the type scim.http_response.)
-
--- A SQL error → a SCIM error response. Our own errors carry
--- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
-CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
-RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    info   jsonb;
-    status int;
-    stype  text;
-    body   jsonb;
-    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
-BEGIN
-    BEGIN
-        -- The first line: pgrx may append a backtrace to re-raised errors.
-        info := split_part(detail, E'\n', 1)::jsonb;
-    EXCEPTION WHEN OTHERS THEN
-        info := NULL;
-    END;
-    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
-        status := (info->>'status')::int;
-        stype := info->>'scimType';
-    ELSIF sqlstate = '23505' THEN
-        status := 409; stype := 'uniqueness';
-    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
-        status := 400; stype := 'invalidValue';
-    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
-        status := 409; stype := NULL;
-        message := 'the resource was modified concurrently; retry: ' || message;
-    ELSIF sqlstate = '57014' THEN
-        status := 503; stype := NULL;
-    ELSIF sqlstate = '25006' THEN
-        -- A write on a hot standby: the gateway sends writes to the primary.
-        status := 503; stype := NULL;
-        message := 'this server is a read-only replica; send writes to the primary: ' || message;
-    ELSE
-        status := 500; stype := NULL;
-        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
-    END IF;
-    body := jsonb_build_object(
-        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
-        'status', status::text,
-        'detail', message);
-    IF stype IS NOT NULL THEN
-        body := body || jsonb_build_object('scimType', stype);
-    END IF;
-    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
-        -- A token was presented and is not valid (RFC 6750 §3.1).
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
-    ELSIF status = 401 THEN
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
-    END IF;
-    RETURN ROW(status, hdrs, body)::scim.http_response;
-END
-$$;
-
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
-
--- The one HTTP entry point (the gateway calls it; scim_postgrest too).
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
--- DEFINER, pinned search_path) is parsed and planned again on every call;
--- PL/pgSQL keeps its expression's plan for the session.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN scim._http(NULL, method, path, query, headers, body);
-END
-$$;
-
--- PostgREST exposure (see examples/postgrest/): nginx rewrites
--- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
--- method, path, query and bearer token in x-scim-* headers. One unnamed
--- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
--- are ordinary results with response.status set, never RAISEs, and the
--- failed write is still rolled back (scim_http's sub-transaction).
-CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
-    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
-    fwd     jsonb;
-    res     scim.http_response;
-    out_hdr jsonb;
-BEGIN
-    -- Forward every request header except PostgREST's own Authorization
-    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
-    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
-      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
-    IF req ? 'x-scim-authorization' THEN
-        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
-    END IF;
-    -- The public base URL: the GUC scim.public_url when the administrator
-    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
-    -- sets from its own configuration, replacing any the client sent
-    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
-    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
-        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
-    END IF;
-    res := scim.scim_http(
-        method,
-        coalesce(req->>'x-scim-path', '/'),
-        req->>'x-scim-query',
-        fwd,
-        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
-    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
-      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
-    PERFORM set_config('response.status', res.status::text, true);
-    PERFORM set_config('response.headers', out_hdr::text, true);
-    RETURN res.body;
-END
-$$;
-
---   storage
-
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
 $$;
 
 --   policy_admin
@@ -871,7 +899,8 @@ BEGIN
         bound AS (
             SELECT DISTINCT u.tenant_id, u.root FROM up u
              WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b
-                            WHERE b.tenant_id = u.tenant_id AND b.group_id = u.id)),
+                            WHERE b.tenant_id = u.tenant_id AND b.group_id = u.id)
+                OR scim._policy_group_has_terms(u.tenant_id, u.id)),
         -- everything below the members of those edges
         down(tenant_id, id, kind) AS (
             SELECT c.tenant_id, c.member_id, c.member_type
@@ -905,7 +934,9 @@ BEGIN
             SELECT OLD.id
           UNION
             SELECT m.group_id FROM up JOIN scim.members m ON m.tenant_id = OLD.tenant_id AND m.member_id = up.id)
-        SELECT 1 FROM up JOIN scim.policy_bindings b ON b.tenant_id = OLD.tenant_id AND b.group_id = up.id)
+        SELECT 1 FROM up
+         WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b WHERE b.tenant_id = OLD.tenant_id AND b.group_id = up.id)
+            OR scim._policy_group_has_terms(OLD.tenant_id, up.id))
     THEN
         PERFORM scim._policy_notify(OLD.tenant_id, scim._policy_users_below(OLD.tenant_id, ARRAY[OLD.id]));
     END IF;
@@ -1068,6 +1099,169 @@ CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users
 CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
+
+--   storage
+
+-- The HTTP entry points: scim_http (what the gateway calls) and
+-- scim_postgrest (what PostgREST calls), around the Rust dispatcher
+-- scim._http_dispatch (src/http/).
+
+-- HTTP -------------------------------------------------------------------
+-- scim_http and scim_postgrest authenticate every request by its bearer
+-- token, so they are the two functions a web role may execute; they run
+-- as the extension owner (SECURITY DEFINER, fixed search_path). Every
+-- other function is revoked from PUBLIC at the end of this script: the SQL
+-- API trusts its caller with the tenant GUC, so only roles you GRANT it to
+-- (your app backend) may call it.
+-- (0.1.0 has the type scim.http_response.)
+
+-- A SQL error → a SCIM error response. Our own errors carry
+-- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
+CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
+RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    info   jsonb;
+    status int;
+    stype  text;
+    body   jsonb;
+    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
+BEGIN
+    BEGIN
+        -- The first line: pgrx may append a backtrace to re-raised errors.
+        info := split_part(detail, E'\n', 1)::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        info := NULL;
+    END;
+    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
+        status := (info->>'status')::int;
+        stype := info->>'scimType';
+    ELSIF sqlstate = '23505' THEN
+        status := 409; stype := 'uniqueness';
+    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
+        status := 400; stype := 'invalidValue';
+    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
+        status := 409; stype := NULL;
+        message := 'the resource was modified concurrently; retry: ' || message;
+    ELSIF sqlstate = '57014' THEN
+        status := 503; stype := NULL;
+    ELSIF sqlstate = '25006' THEN
+        -- A write on a hot standby: the gateway sends writes to the primary.
+        status := 503; stype := NULL;
+        message := 'this server is a read-only replica; send writes to the primary: ' || message;
+    ELSE
+        status := 500; stype := NULL;
+        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
+    END IF;
+    body := jsonb_build_object(
+        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
+        'status', status::text,
+        'detail', message);
+    IF stype IS NOT NULL THEN
+        body := body || jsonb_build_object('scimType', stype);
+    END IF;
+    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
+        -- A token was presented and is not valid (RFC 6750 §3.1).
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
+    ELSIF status = 401 THEN
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
+    END IF;
+    RETURN ROW(status, hdrs, body)::scim.http_response;
+END
+$$;
+
+-- One request in a sub-transaction: a request that fails leaves no partial
+-- write, and its error becomes a SCIM error response. `tenant` NULL means
+-- "authenticate by the bearer token"; Bulk passes the tenant it already
+-- authenticated. Owner-only.
+-- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
+-- outside the sub-transaction: it logs writes and failures (so a failed
+-- request is logged although its work rolled back) and returns the
+-- internal headers a gateway asked for (x-scim-internal).
+CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    r jsonb;
+    res scim.http_response;
+    extra jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch(tenant, method, path, query, headers, body);
+        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+        res := scim._http_error(s, m, d);
+    END;
+    extra := scim._http_finish(
+        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
+        headers->>'x-request-id', body, res.status,
+        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
+        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
+        res.headers->>'ETag',
+        CASE WHEN res.status = 201 THEN res.body->>'id' END,
+        started);
+    IF extra IS NOT NULL THEN
+        res.headers := coalesce(res.headers, '{}') || extra;
+    END IF;
+    RETURN res;
+END
+$$;
+
+-- The one HTTP entry point (the gateway calls it; scim_postgrest too).
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
+-- DEFINER, pinned search_path) is parsed and planned again on every call;
+-- PL/pgSQL keeps its expression's plan for the session.
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN scim._http(NULL, method, path, query, headers, body);
+END
+$$;
+
+-- PostgREST exposure (see examples/postgrest/): nginx rewrites
+-- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
+-- method, path, query and bearer token in x-scim-* headers. One unnamed
+-- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
+-- are ordinary results with response.status set, never RAISEs, and the
+-- failed write is still rolled back (scim_http's sub-transaction).
+CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
+    fwd     jsonb;
+    res     scim.http_response;
+    out_hdr jsonb;
+BEGIN
+    -- Forward every request header except PostgREST's own Authorization
+    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
+    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
+    IF req ? 'x-scim-authorization' THEN
+        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
+    END IF;
+    -- The public base URL: the GUC scim.public_url when the administrator
+    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
+    -- sets from its own configuration, replacing any the client sent
+    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
+    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
+        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
+    END IF;
+    res := scim.scim_http(
+        method,
+        coalesce(req->>'x-scim-path', '/'),
+        req->>'x-scim-query',
+        fwd,
+        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
+    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
+      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
+    PERFORM set_config('response.status', res.status::text, true);
+    PERFORM set_config('response.headers', out_hdr::text, true);
+    RETURN res.body;
+END
+$$;
 
 --   storage
 
@@ -1363,303 +1557,18 @@ CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
 
 --   storage
 
--- Credential lifecycle (README "Credentials"): token expiry, rotation with
--- overlap, last use; OAuth 2.0 clients (client credentials grant); the
--- per-tenant operating settings (rate limit, provisioning log options)
--- that authentication reads in the same statement as the token.
-
-ALTER TABLE scim.tokens
-    ADD COLUMN expires      timestamptz,                  -- NULL: never
-    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
-    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
-    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
-CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
-
--- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
-CREATE TABLE scim.oauth_clients (
-    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
-    label          text NOT NULL,
-    secret_hash    bytea NOT NULL,
-    admin          boolean NOT NULL DEFAULT false,
-    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
-                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
-    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    revoked        timestamptz,
-    PRIMARY KEY (tenant_id, id)
-);
-CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
-
--- Per-tenant operating settings; no row means the defaults (no rate
--- limit, reads not logged, no values in the log).
-CREATE TABLE scim.tenant_operations (
-    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    rate_per_second real CHECK (rate_per_second > 0),
-    rate_burst     int CHECK (rate_burst >= 1),
-    log_reads      boolean NOT NULL DEFAULT false,
-    log_values     boolean NOT NULL DEFAULT false,
-    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
-);
-
-SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
-SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
-
--- Record a use, unless another request of the same token is doing it
--- (SKIP LOCKED: authentication never waits on it).
-CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE scim.tokens t SET last_used = clock_timestamp()
-     WHERE (t.tenant_id, t.id) IN (
-           SELECT l.tenant_id, l.id FROM scim.tokens l
-            WHERE l.id = token_id
-              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
-              FOR NO KEY UPDATE SKIP LOCKED)
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
 $$;
-
--- A new secret for the token's label, scope and lifetime; the old token
--- stays valid until `overlap` has passed (then 401), so the IdP can be
--- updated without a provisioning gap. Returns the new token once.
-CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    old scim.tokens;
-    fresh text;
-BEGIN
-    IF overlap IS NULL OR overlap < interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
-    END IF;
-    SELECT * INTO old FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
-       AND (t.expires IS NULL OR t.expires > clock_timestamp())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
-    END IF;
-    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
-    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
-     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
-    RETURN fresh;
-END
-$$;
-
--- OAuth clients of the current tenant, without secrets.
-CREATE FUNCTION scim.scim_oauth_clients()
-RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
-               created timestamptz, revoked timestamptz)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
-      FROM scim.oauth_clients c
-     WHERE c.tenant_id = tenant
-     ORDER BY c.created, c.id;
-END
-$$;
-
--- Revoking a client revokes the access tokens it was given.
-CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
-     WHERE c.tenant_id = tenant AND c.id = client_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
-    END IF;
-    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
-     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
-END
-$$;
-
--- The client's tenant and scope, for POST /oauth/token (before any tenant
--- is known; owner-only).
-CREATE FUNCTION scim._oauth_client(client_id uuid)
-RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
-      FROM scim.oauth_clients c
-     WHERE c.id = client_id AND c.revoked IS NULL
-$$;
-
--- Requests per second and burst for the current tenant, enforced by the
--- gateway (README "Rate limits"); NULL, NULL turns the limit off.
-CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
-BEGIN
-    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
-        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
-    END IF;
-    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
-    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
-    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
-                                          rate_burst = EXCLUDED.rate_burst;
-END
-$$;
-
--- What the provisioning log keeps for the current tenant: reads too, and
--- the request bodies (PII: off by default; passwords are never kept).
-CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
-    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
-    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
-END
-$$;
-
--- The current tenant's operating settings.
-CREATE FUNCTION scim.scim_tenant_operations()
-RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM (SELECT scim.current_tenant() AS id) t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
-$$;
-
---   credentials
-
--- Tenants and tokens: the SQL-language part of the admin API (token issue
--- and rotation are in Rust: randomness and hashing, src/auth.rs).
-
--- Tenants ---------------------------------------------------------------
-CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE created uuid;
-BEGIN
-    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
-    RETURN created;
-EXCEPTION
-    WHEN unique_violation THEN
-        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
-    WHEN check_violation OR not_null_violation THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
-END
-$$;
-
--- Tokens (issue is in Rust: randomness and hashing) ---------------------
-CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
-               expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE plpgsql STABLE AS $$
--- The tenant is resolved before the query (an unknown tenant is an error
--- even when there is no row to filter; see scim_policy_changes).
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    RETURN QUERY
-    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
-      FROM scim.tokens t
-     WHERE t.tenant_id = tenant
-     ORDER BY t.created, t.id;
-END
-$$;
-
-CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
-     WHERE tenant_id = scim.current_tenant() AND id = token_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
-    END IF;
-END
-$$;
-
---   credentials
---   policy_notify
---   changes
---   provisioning_log
-
--- Row Level Security: a role without BYPASSRLS sees only the current
--- tenant's rows, whatever it queries, and can write rows of that tenant
--- only. FORCE applies it to the tables' owner too (functions that run as
--- the owner stay inside the tenant they resolved). `(SELECT …)` makes the
--- tenant an init-plan, evaluated once per statement rather than per row.
--- Every tenant-keyed table is listed here, one policy each, written out so
--- that grep finds it; tests/pg_regress 11_rls_writes checks the writes and
--- 09_security that no tenant table is left without a policy.
---
--- scim.tenants itself has no RLS: current_tenant() reads it to resolve the
--- GUC, and a policy on it would recurse. scim.settings holds installation
--- settings, not tenant data.
-
--- scim.users (sql/storage.sql)
-ALTER TABLE scim.users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.users FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.users
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.groups (sql/storage.sql)
-ALTER TABLE scim.groups ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.groups FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.groups
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.members (sql/storage.sql)
-ALTER TABLE scim.members ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.members FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.members
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.tokens (sql/storage.sql)
-ALTER TABLE scim.tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.tokens FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.tokens
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.policies (sql/storage.sql)
-ALTER TABLE scim.policies ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.policies FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.policies
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.policy_bindings (sql/storage.sql)
-ALTER TABLE scim.policy_bindings ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.policy_bindings FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.policy_bindings
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.oauth_clients (sql/credentials.sql)
-ALTER TABLE scim.oauth_clients ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.oauth_clients FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.oauth_clients
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.tenant_operations (sql/credentials.sql)
-ALTER TABLE scim.tenant_operations ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.tenant_operations FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.tenant_operations
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.policy_changes (sql/policy_notify.sql)
-ALTER TABLE scim.policy_changes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.policy_changes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.policy_changes
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.changes (sql/changes.sql)
-ALTER TABLE scim.changes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.changes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.changes
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
-
--- scim.provisioning_log (sql/provisioning_log.sql)
-ALTER TABLE scim.provisioning_log ENABLE ROW LEVEL SECURITY;
-ALTER TABLE scim.provisioning_log FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON scim.provisioning_log
-    USING (tenant_id = (SELECT scim.current_tenant()))
-    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
 
 CREATE  FUNCTION "_api_tenant"() RETURNS uuid /* pgrx :: Uuid */
 STRICT 
@@ -1864,6 +1773,15 @@ STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_effective_policy_explain_wrapper';
 
+CREATE  FUNCTION "scim_extension_schema_put"(
+	"resource_type" TEXT, /* & str */
+	"definition" jsonb, /* JsonArg */
+	"required" bool DEFAULT false /* bool */
+) RETURNS jsonb /* JsonB */
+STRICT
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_extension_schema_put_wrapper';
+
 CREATE  FUNCTION "scim_filter"(
 	"filter" TEXT, /* & str */
 	"resource_type" TEXT DEFAULT 'User' /* & str */
@@ -2005,6 +1923,471 @@ $$;
 
 -- The name indexes, built with the current folding.
 SELECT scim.scim_fold_rebuild();
+
+--   storage
+--   fold
+
+-- Per-tenant extension schemas (RFC 7643 §3.3, §7; README "Extension
+-- schemas"). Registration (validation of the definition) is in Rust
+-- (scim_extension_schema_put, src/store/extensions.rs); removal and the
+-- per-attribute indexes are here. Values live in the resource's jsonb
+-- under the schema URN, like the enterprise extension's.
+CREATE TABLE scim.extension_schemas (
+    tenant_id     uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    urn           text NOT NULL,
+    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
+    -- schemaExtensions[].required: every resource must carry it
+    required      boolean NOT NULL DEFAULT false,
+    -- the canonical RFC 7643 §7 definition (scim_core::extension)
+    definition    jsonb NOT NULL,
+    created       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_modified timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, urn)
+);
+-- URNs compare case-insensitively (they are ASCII: lower() is exact).
+CREATE UNIQUE INDEX extension_schemas_urn_ci ON scim.extension_schemas (tenant_id, lower(urn));
+
+-- Indexes requested with scim_extension_index: one b-tree per (table,
+-- URN, attribute), shared by the tenants that asked for it (tenant_id
+-- leads), dropped when the last of them removes the schema.
+-- A row is enough to (re)create its index (trigger below): pg_dump
+-- restores the rows, and with them the indexes.
+CREATE TABLE scim.extension_indexes (
+    tenant_id  uuid NOT NULL,
+    urn        text NOT NULL,
+    attribute  text NOT NULL,
+    table_name text NOT NULL CHECK (table_name IN ('users', 'groups')),
+    case_exact boolean NOT NULL,
+    index_name text NOT NULL,
+    PRIMARY KEY (tenant_id, urn, attribute),
+    FOREIGN KEY (tenant_id, urn) REFERENCES scim.extension_schemas (tenant_id, urn) ON DELETE CASCADE
+);
+
+-- The index for one (table, URN, attribute): exactly the expression the
+-- filter compiler emits; names and URNs are quoted as literals.
+CREATE FUNCTION scim._extension_index_create(tbl text, urn text, attribute text, case_exact boolean)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE expr text; name text;
+BEGIN
+    expr := format('(resource -> %L) ->> %L', urn, attribute);
+    expr := CASE WHEN case_exact THEN format('(%s)', expr) ELSE format('scim.fold(%s)', expr) END;
+    name := format('%s_ext_%s', tbl, left(md5(expr), 16));
+    IF to_regclass(format('scim.%I', name)) IS NULL THEN  -- shared with other tenants
+        EXECUTE format('CREATE INDEX %I ON scim.%I (tenant_id, %s text_pattern_ops)', name, tbl, expr);
+    END IF;
+    RETURN name;
+END
+$$;
+CREATE FUNCTION scim._extension_index_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM scim._extension_index_create(NEW.table_name, NEW.urn, NEW.attribute, NEW.case_exact);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER extension_indexes_create AFTER INSERT ON scim.extension_indexes
+    FOR EACH ROW EXECUTE FUNCTION scim._extension_index_row();
+
+-- Row Level Security: sql/rls.sql.
+SELECT pg_catalog.pg_extension_config_dump('scim.extension_schemas', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.extension_indexes', '');
+
+-- The current tenant's registered schemas.
+CREATE FUNCTION scim.scim_extension_schemas()
+RETURNS TABLE (urn text, resource_type text, required boolean, definition jsonb,
+               created timestamptz, last_modified timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT e.urn, e.resource_type, e.required, e.definition, e.created, e.last_modified
+      FROM scim.extension_schemas e
+     WHERE e.tenant_id = scim.current_tenant()
+     ORDER BY e.urn
+$$;
+
+-- Remove a schema. Resources that still carry its data make this fail
+-- (409) unless drop_data: then the data goes too (each such resource gets
+-- a new version, and the change feed records it). Its indexes are dropped
+-- when no other tenant uses them.
+CREATE FUNCTION scim.scim_extension_schema_remove(urn text, drop_data boolean DEFAULT false)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    t    uuid := scim.current_tenant();
+    e    scim.extension_schemas;
+    tbl  text;
+    n    bigint;
+    idx  record;
+BEGIN
+    SELECT * INTO e FROM scim.extension_schemas x
+     WHERE x.tenant_id = t AND lower(x.urn) = lower(scim_extension_schema_remove.urn)
+     FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('no extension schema ''%s'' is registered', scim_extension_schema_remove.urn));
+    END IF;
+    tbl := CASE e.resource_type WHEN 'User' THEN 'users' ELSE 'groups' END;
+    EXECUTE format('SELECT count(*) FROM scim.%I WHERE tenant_id = $1 AND resource ? $2', tbl)
+       INTO n USING t, e.urn;
+    IF n > 0 AND NOT coalesce(drop_data, false) THEN
+        PERFORM scim._raise(409, 'mutability', format(
+            'extension schema ''%s'' still has data on %s %s resource(s); remove it with drop_data => true to delete that data too',
+            e.urn, n, e.resource_type));
+    END IF;
+    IF n > 0 THEN
+        EXECUTE format(
+            'UPDATE scim.%I SET resource = jsonb_set(resource - $2, ''{schemas}'', '
+            'coalesce((SELECT jsonb_agg(s) FROM jsonb_array_elements(resource->''schemas'') s '
+            'WHERE s <> to_jsonb($2)), ''[]''::jsonb)), version = version + 1, last_modified = clock_timestamp() '
+            'WHERE tenant_id = $1 AND resource ? $2', tbl) USING t, e.urn;
+    END IF;
+    FOR idx IN SELECT i.index_name FROM scim.extension_indexes i
+                WHERE i.tenant_id = t AND i.urn = e.urn LOOP
+        DELETE FROM scim.extension_indexes i WHERE i.tenant_id = t AND i.urn = e.urn AND i.index_name = idx.index_name;
+        IF NOT EXISTS (SELECT 1 FROM scim.extension_indexes i WHERE i.index_name = idx.index_name) THEN
+            EXECUTE format('DROP INDEX IF EXISTS scim.%I', idx.index_name);
+        END IF;
+    END LOOP;
+    DELETE FROM scim.extension_schemas x WHERE x.tenant_id = t AND x.urn = e.urn;
+    RETURN n;
+END
+$$;
+
+-- An index for eq/sw/ew-prefix filters (and sorting) on one registered
+-- single-valued string attribute: the b-tree over exactly the expression
+-- the filter compiler emits (scim_core::filter::sql::extension_text,
+-- folded unless caseExact), text_pattern_ops so LIKE 'x%' uses it too.
+-- Returns the index name. Takes a lock on the table while it builds.
+CREATE FUNCTION scim.scim_extension_index(urn text, attribute text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t     uuid := scim.current_tenant();
+    e     scim.extension_schemas;
+    a     jsonb;
+    tbl   text;
+    name  text;
+BEGIN
+    SELECT * INTO e FROM scim.extension_schemas x
+     WHERE x.tenant_id = t AND lower(x.urn) = lower(scim_extension_index.urn);
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('no extension schema ''%s'' is registered', scim_extension_index.urn));
+    END IF;
+    SELECT d INTO a FROM jsonb_array_elements(e.definition->'attributes') d
+     WHERE lower(d->>'name') = lower(scim_extension_index.attribute);
+    IF a IS NULL THEN
+        PERFORM scim._raise(400, 'invalidValue', format('schema ''%s'' has no attribute ''%s''', e.urn, scim_extension_index.attribute));
+    END IF;
+    IF a->>'type' NOT IN ('string', 'reference') OR (a->>'multiValued')::boolean THEN
+        PERFORM scim._raise(400, 'invalidValue', format(
+            'only single-valued string attributes can be indexed; ''%s'' is %s%s', a->>'name',
+            CASE WHEN (a->>'multiValued')::boolean THEN 'multi-valued ' ELSE '' END, a->>'type'));
+    END IF;
+    tbl := CASE e.resource_type WHEN 'User' THEN 'users' ELSE 'groups' END;
+    name := scim._extension_index_create(tbl, e.urn, a->>'name', (a->>'caseExact')::boolean);
+    INSERT INTO scim.extension_indexes VALUES (t, e.urn, a->>'name', tbl, (a->>'caseExact')::boolean, name)
+        ON CONFLICT DO NOTHING;
+    RETURN name;
+END
+$$;
+
+--   extensions
+--   policy_notify
+
+-- Policy from group attributes (issue 13; README "Policy from group
+-- attributes"). A tenant maps an attribute of one of its registered Group
+-- extensions into the policy model; every group holding a value of it
+-- then has that value as a policy bound to it (built with the policy
+-- graph, src/policy/graph.rs, scim_core::policy::AttributeTerm):
+--
+--   allow   <domain>  string(s) → allow list of the domain (intersection)
+--   limit   <name>    number    → limit (minimum wins)
+--   require <name>    string(s) → required set (union)
+--   rank    <name>    string    → ranked enum, `ranks` least restrictive
+--                                 first; the most restrictive value wins (a
+--                                 value not in `ranks` ranks above all)
+CREATE TABLE scim.policy_attribute_maps (
+    tenant_id uuid NOT NULL,
+    urn       text NOT NULL,
+    attribute text NOT NULL,      -- canonical name, as in the definition
+    kind      text NOT NULL CHECK (kind IN ('allow', 'limit', 'require', 'rank')),
+    target    text NOT NULL CHECK (target <> '' AND target = btrim(target)),
+    ranks     jsonb CHECK ((kind = 'rank') = (ranks IS NOT NULL)),
+    PRIMARY KEY (tenant_id, urn, attribute),
+    FOREIGN KEY (tenant_id, urn) REFERENCES scim.extension_schemas (tenant_id, urn) ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('scim.policy_attribute_maps', '');
+-- Row Level Security: sql/rls.sql.
+
+CREATE FUNCTION scim.scim_policy_attribute_map(urn text, attribute text, kind text, target text,
+                                               ranks jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    t    uuid := scim.current_tenant();
+    e    scim.extension_schemas;
+    a    jsonb;
+    k    text := lower(coalesce(scim_policy_attribute_map.kind, ''));
+    ty   text;
+    multi boolean;
+    missing text;
+BEGIN
+    SELECT * INTO e FROM scim.extension_schemas x
+     WHERE x.tenant_id = t AND lower(x.urn) = lower(scim_policy_attribute_map.urn);
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('no extension schema ''%s'' is registered', scim_policy_attribute_map.urn));
+    END IF;
+    IF e.resource_type <> 'Group' THEN
+        PERFORM scim._raise(400, 'invalidValue', format('''%s'' extends %s; only Group attributes can carry policy', e.urn, e.resource_type));
+    END IF;
+    SELECT d INTO a FROM jsonb_array_elements(e.definition->'attributes') d
+     WHERE lower(d->>'name') = lower(scim_policy_attribute_map.attribute);
+    IF a IS NULL THEN
+        PERFORM scim._raise(400, 'invalidValue', format('schema ''%s'' has no attribute ''%s''', e.urn, scim_policy_attribute_map.attribute));
+    END IF;
+    ty := a->>'type';
+    multi := (a->>'multiValued')::boolean;
+    IF k NOT IN ('allow', 'limit', 'require', 'rank') THEN
+        PERFORM scim._raise(400, 'invalidValue', format('kind ''%s'' is not one of allow, limit, require, rank', scim_policy_attribute_map.kind));
+    END IF;
+    IF target IS NULL OR target = '' OR target <> btrim(target) THEN
+        PERFORM scim._raise(400, 'invalidValue', 'target must be a non-empty name without leading or trailing spaces');
+    END IF;
+    IF (k IN ('allow', 'require') AND ty NOT IN ('string', 'reference'))
+       OR (k = 'limit' AND (ty NOT IN ('integer', 'decimal') OR multi))
+       OR (k = 'rank' AND (ty <> 'string' OR multi)) THEN
+        PERFORM scim._raise(400, 'invalidValue', format(
+            '%s needs %s; ''%s'' is %s%s', k,
+            CASE k WHEN 'limit' THEN 'a single-valued integer or decimal attribute'
+                   WHEN 'rank' THEN 'a single-valued string attribute'
+                   ELSE 'a string attribute' END,
+            a->>'name', CASE WHEN multi THEN 'multi-valued ' ELSE '' END, ty));
+    END IF;
+    IF k = 'rank' THEN
+        IF jsonb_typeof(ranks) IS DISTINCT FROM 'array' OR jsonb_array_length(ranks) = 0
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(ranks) r WHERE jsonb_typeof(r) <> 'string' OR r #>> '{}' = '')
+           OR (SELECT count(DISTINCT lower(r #>> '{}')) FROM jsonb_array_elements(ranks) r) <> jsonb_array_length(ranks) THEN
+            PERFORM scim._raise(400, 'invalidValue', 'ranks must be a non-empty array of distinct strings, least restrictive first');
+        END IF;
+        SELECT string_agg(c #>> '{}', ', ') INTO missing
+          FROM jsonb_array_elements(coalesce(a->'canonicalValues', '[]')) c
+         WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(ranks) r WHERE lower(r #>> '{}') = lower(c #>> '{}'));
+        IF missing IS NOT NULL THEN
+            PERFORM scim._raise(400, 'invalidValue', format('ranks must rank every canonical value of ''%s''; missing: %s', a->>'name', missing));
+        END IF;
+    ELSIF ranks IS NOT NULL THEN
+        PERFORM scim._raise(400, 'invalidValue', 'ranks are only for kind rank');
+    END IF;
+    INSERT INTO scim.policy_attribute_maps AS m (tenant_id, urn, attribute, kind, target, ranks)
+    VALUES (t, e.urn, a->>'name', k, target, CASE WHEN k = 'rank' THEN ranks END)
+    ON CONFLICT ON CONSTRAINT policy_attribute_maps_pkey DO UPDATE
+       SET kind = EXCLUDED.kind, target = EXCLUDED.target, ranks = EXCLUDED.ranks;
+    RETURN jsonb_build_object('attribute', e.urn || ':' || (a->>'name'), 'kind', k, 'target', target,
+                              'ranks', CASE WHEN k = 'rank' THEN ranks END);
+END
+$$;
+
+CREATE FUNCTION scim.scim_policy_attribute_unmap(urn text, attribute text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM scim.policy_attribute_maps m
+     WHERE m.tenant_id = scim.current_tenant() AND lower(m.urn) = lower(scim_policy_attribute_unmap.urn)
+       AND lower(m.attribute) = lower(scim_policy_attribute_unmap.attribute);
+    RETURN FOUND;
+END
+$$;
+
+CREATE FUNCTION scim.scim_policy_attribute_maps()
+RETURNS TABLE (urn text, attribute text, kind text, target text, ranks jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT m.urn, m.attribute, m.kind, m.target, m.ranks FROM scim.policy_attribute_maps m
+     WHERE m.tenant_id = scim.current_tenant() ORDER BY m.urn, m.attribute
+$$;
+
+-- A group whose attributes carry policy counts as bound for the change
+-- notifications of sql/policy_notify.sql.
+CREATE FUNCTION scim._policy_group_has_terms(tenant uuid, grp uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM scim.policy_attribute_maps m
+                     JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = grp
+                    WHERE m.tenant_id = tenant AND (g.resource -> m.urn) ? m.attribute)
+$$;
+
+-- Mapping added, changed or removed: the graph, and the users below the
+-- groups holding a value of the attribute.
+CREATE FUNCTION scim._policy_attribute_maps_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    PERFORM scim._policy_graph_changed(ARRAY(SELECT DISTINCT c.tenant_id FROM changed c));
+    FOR r IN
+        SELECT c.tenant_id, array_agg(DISTINCT g.id) AS groups
+          FROM changed c
+          JOIN scim.groups g ON g.tenant_id = c.tenant_id AND (g.resource -> c.urn) ? c.attribute
+         GROUP BY c.tenant_id
+    LOOP
+        PERFORM scim._policy_notify(r.tenant_id, scim._policy_users_below(r.tenant_id, r.groups));
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER policy_attribute_maps_insert AFTER INSERT ON scim.policy_attribute_maps
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_attribute_maps_changed();
+CREATE TRIGGER policy_attribute_maps_update AFTER UPDATE ON scim.policy_attribute_maps
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_attribute_maps_changed();
+CREATE TRIGGER policy_attribute_maps_delete AFTER DELETE ON scim.policy_attribute_maps
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_attribute_maps_changed();
+
+-- A group's mapped attribute changed (PATCH, PUT, schema removal with its
+-- data): the graph, and the users below it, as for a binding change.
+CREATE FUNCTION scim._policy_group_terms_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT n.tenant_id, array_agg(DISTINCT n.id) AS groups
+          FROM new_rows n
+          JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+          JOIN scim.policy_attribute_maps m ON m.tenant_id = n.tenant_id
+         WHERE (n.resource -> m.urn -> m.attribute) IS DISTINCT FROM (o.resource -> m.urn -> m.attribute)
+         GROUP BY n.tenant_id
+    LOOP
+        PERFORM scim._policy_graph_changed(ARRAY[r.tenant_id]);
+        PERFORM scim._policy_notify(r.tenant_id, scim._policy_users_below(r.tenant_id, r.groups));
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER groups_policy_terms_update AFTER UPDATE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_group_terms_updated();
+
+-- A new group with a mapped value: the graph (its members, added after,
+-- are notified by the membership trigger, which counts it as bound).
+CREATE FUNCTION scim._policy_group_terms_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM scim._policy_graph_changed(ARRAY(
+        SELECT DISTINCT n.tenant_id FROM new_rows n
+          JOIN scim.policy_attribute_maps m ON m.tenant_id = n.tenant_id
+         WHERE (n.resource -> m.urn) ? m.attribute));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER groups_policy_terms_insert AFTER INSERT ON scim.groups
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_group_terms_inserted();
+
+--   credentials
+--   policy_notify
+--   changes
+--   provisioning_log
+--   extensions
+--   policy_attributes
+
+-- Row Level Security: a role without BYPASSRLS sees only the current
+-- tenant's rows, whatever it queries, and can write rows of that tenant
+-- only. FORCE applies it to the tables' owner too (functions that run as
+-- the owner stay inside the tenant they resolved). `(SELECT …)` makes the
+-- tenant an init-plan, evaluated once per statement rather than per row.
+-- Every tenant-keyed table is listed here, one policy each, written out so
+-- that grep finds it; tests/pg_regress 11_rls_writes checks the writes and
+-- 09_security that no tenant table is left without a policy.
+--
+-- scim.tenants itself has no RLS: current_tenant() reads it to resolve the
+-- GUC, and a policy on it would recurse. scim.settings holds installation
+-- settings, not tenant data.
+
+-- scim.users (sql/storage.sql)
+ALTER TABLE scim.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.users FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.users
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.groups (sql/storage.sql)
+ALTER TABLE scim.groups ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.groups FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.groups
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.members (sql/storage.sql)
+ALTER TABLE scim.members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.members FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.members
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.tokens (sql/storage.sql)
+ALTER TABLE scim.tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.tokens FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.tokens
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policies (sql/storage.sql)
+ALTER TABLE scim.policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policies FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policies
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policy_bindings (sql/storage.sql)
+ALTER TABLE scim.policy_bindings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_bindings FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_bindings
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.oauth_clients (sql/credentials.sql)
+ALTER TABLE scim.oauth_clients ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.oauth_clients FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.oauth_clients
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.tenant_operations (sql/credentials.sql)
+ALTER TABLE scim.tenant_operations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.tenant_operations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.tenant_operations
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policy_changes (sql/policy_notify.sql)
+ALTER TABLE scim.policy_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_changes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_changes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.changes (sql/changes.sql)
+ALTER TABLE scim.changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.changes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.changes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.provisioning_log (sql/provisioning_log.sql)
+ALTER TABLE scim.provisioning_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.provisioning_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.provisioning_log
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.extension_schemas (sql/extensions.sql)
+ALTER TABLE scim.extension_schemas ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.extension_schemas FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.extension_schemas
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.extension_indexes (sql/extensions.sql)
+ALTER TABLE scim.extension_indexes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.extension_indexes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.extension_indexes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
+-- scim.policy_attribute_maps (sql/policy_attributes.sql)
+ALTER TABLE scim.policy_attribute_maps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.policy_attribute_maps FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.policy_attribute_maps
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
 
 CREATE  FUNCTION "scim_get"(
 	"resource_type" TEXT, /* & str */
@@ -2159,7 +2542,10 @@ SELECT scim._grant('scim_admin', ARRAY['scim_tenant_create', 'scim_token_issue',
                                        'scim_provisioning_log_configure', 'scim_tenant_operations',
                                        'scim_provisioning_log', 'scim_provisioning_log_export',
                                        'scim_provisioning_log_prune', 'scim_changes_prune',
-                                       'scim_retention_set'], true);
+                                       'scim_retention_set', 'scim_extension_schema_put',
+                                       'scim_extension_schema_remove', 'scim_extension_index',
+                                       'scim_extension_schemas', 'scim_policy_attribute_map',
+                                       'scim_policy_attribute_unmap', 'scim_policy_attribute_maps'], true);
 -- HTTP: the tenant comes from the bearer token.
 SELECT scim._grant('scim_web', ARRAY['scim_http', 'scim_postgrest'], true);
 DROP FUNCTION scim._grant(text, text[], boolean);
