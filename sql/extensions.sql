@@ -66,11 +66,15 @@ SELECT pg_catalog.pg_extension_config_dump('scim.extension_indexes', '');
 CREATE FUNCTION scim.scim_extension_schemas()
 RETURNS TABLE (urn text, resource_type text, required boolean, definition jsonb,
                created timestamptz, last_modified timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT e.urn, e.resource_type, e.required, e.definition, e.created, e.last_modified
       FROM scim.extension_schemas e
-     WHERE e.tenant_id = scim.current_tenant()
-     ORDER BY e.urn
+     WHERE e.tenant_id = tenant
+     ORDER BY e.urn;
+END
 $$;
 
 -- Remove a schema. Resources that still carry its data make this fail

@@ -102,9 +102,13 @@ $$;
 
 CREATE FUNCTION scim.scim_policy_attribute_maps()
 RETURNS TABLE (urn text, attribute text, kind text, target text, ranks jsonb)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
     SELECT m.urn, m.attribute, m.kind, m.target, m.ranks FROM scim.policy_attribute_maps m
-     WHERE m.tenant_id = scim.current_tenant() ORDER BY m.urn, m.attribute
+     WHERE m.tenant_id = tenant ORDER BY m.urn, m.attribute;
+END
 $$;
 
 -- A group whose attributes carry policy counts as bound for the change

@@ -36,6 +36,8 @@ SELECT try($$ SELECT count(*) FROM scim.scim_tokens() $$);
 SELECT try($$ SELECT count(*) FROM scim.scim_oauth_clients() $$);
 SELECT try($$ SELECT count(*) FROM scim.scim_provisioning_log_export() $$);
 SELECT try($$ SELECT count(*) FROM scim.scim_policy_changes() $$);
+SELECT try($$ SELECT count(*) FROM scim.scim_extension_schemas() $$);
+SELECT try($$ SELECT count(*) FROM scim.scim_policy_attribute_maps() $$);
 RESET scim.tenant;
 
 -- Row Level Security: a plain role sees only the current tenant's rows.
