@@ -44,9 +44,7 @@ MT_DB = "scim_bench_mt"
 HTTP_IDS = 2000  # users of the largest tenant that mt_http rewrites
 
 # Set by bench/bench.py (its helpers; this module does not import the script).
-log = print
-stats_us = None
-BenchError = RuntimeError
+from ..common import ROOT, BenchError, log, stats_us
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -486,7 +484,7 @@ class MultiTenant:
         env = dict(__import__("os").environ, FLOOR_LISTEN=f"127.0.0.1:{fport}",
                    FLOOR_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{b.port}/{MT_DB}",
                    FLOOR_TENANT=str(tid), FLOOR_TOKEN=tok, FLOOR_USER_JSON=user_json, FLOOR_POOL="8")
-        fp = b.track(subprocess.Popen([str(Path(__file__).resolve().parent.parent / "target" / "release" /
+        fp = b.track(subprocess.Popen([str(ROOT / "target" / "release" /
                                            "scim-bench-floor")], env=env, stdout=logf, stderr=logf))
         b.wait_http(fport, "/healthz", fp)
         common = {"BENCH_TOKEN": tok, "BENCH_USERS": str(n), "BENCH_DOMAIN": "t1.example.com",

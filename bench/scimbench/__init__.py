@@ -1,0 +1,1 @@
+"""scim_pg benchmarks: see bench/bench.py."""
