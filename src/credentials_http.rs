@@ -60,16 +60,8 @@ pub fn http(req: &Request) -> ScimResult<Response> {
             let rows = spi::one_json(
                 "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created, t.id), '[]') FROM scim.scim_tokens() t",
                 &[],
-            )?
-            .unwrap_or_else(|| json!([]));
-            let n = rows.as_array().map_or(0, Vec::len);
-            Ok(Response::json(
-                200,
-                json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                    "totalResults": n, "itemsPerPage": n, "startIndex": 1, "Resources": rows,
-                }),
-            ))
+            )?;
+            Ok(Response::unpaged_list(rows.unwrap_or_default()))
         }
         ("POST", []) => {
             let b = body()?;

@@ -276,17 +276,6 @@ pub fn http_get(req: &Request) -> ScimResult<Response> {
             int("before")?.into(),
             count.into(),
         ],
-    )?
-    .unwrap_or_else(|| json!([]));
-    let n = rows.as_array().map_or(0, Vec::len);
-    Ok(Response::json(
-        200,
-        json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": n,
-            "itemsPerPage": n,
-            "startIndex": 1,
-            "Resources": rows,
-        }),
-    ))
+    )?;
+    Ok(Response::unpaged_list(rows.unwrap_or_default()))
 }

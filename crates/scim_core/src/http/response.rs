@@ -51,6 +51,18 @@ impl Response {
         }
     }
 
+    /// 200 with a ListResponse of every one of `resources` (an unpaged
+    /// listing: the JSON array SQL aggregated; anything else counts as
+    /// none).
+    pub fn unpaged_list(resources: Value) -> Response {
+        let items = match resources {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        let n = items.len() as i64;
+        Response::json(200, super::discovery::list_response(items, n, 1))
+    }
+
     /// A resource, with its ETag.
     pub fn resource(status: u16, body: Value) -> Response {
         let tag = version_of(&body);
@@ -109,6 +121,27 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpaged_list_counts_what_it_holds() {
+        let r = Response::unpaged_list(json!([{"id": "a"}, {"id": "b"}]));
+        assert_eq!(r.status, 200);
+        let b = r.body.unwrap();
+        assert_eq!(
+            (&b["totalResults"], &b["itemsPerPage"], &b["startIndex"]),
+            (&json!(2), &json!(2), &json!(1))
+        );
+        assert_eq!(b["Resources"], json!([{"id": "a"}, {"id": "b"}]));
+        assert_eq!(
+            b["schemas"],
+            json!([super::super::discovery::LIST_RESPONSE_SCHEMA])
+        );
+        let empty = Response::unpaged_list(Value::Null).body.unwrap();
+        assert_eq!(
+            (&empty["totalResults"], &empty["Resources"]),
+            (&json!(0), &json!([]))
+        );
+    }
 
     #[test]
     fn created_carries_location_and_etag_and_absolutizes() {
