@@ -24,6 +24,7 @@ DECLARE
     lead text := '';
     keys int := 1;
     ix   text;
+    tbl  text;
     expr text;
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'btree_gin') THEN
@@ -33,8 +34,8 @@ BEGIN
     SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_trgm';
-    FOR ix, expr IN
-        SELECT v.ix, v.expr FROM (VALUES
+    FOR ix, tbl, expr IN
+        SELECT v.ix, v.tbl, v.expr FROM (VALUES
             ('users_email_values', 'users', 'email_values'),
             ('users_user_name_trgm', 'users', 'scim.fold(user_name) ' || ops),
             ('users_display_name_trgm', 'users', 'scim.fold(display_name) ' || ops),
@@ -48,8 +49,7 @@ BEGIN
             EXECUTE format('DROP INDEX scim.%I', ix);
         END IF;
         IF pg_catalog.to_regclass('scim.' || ix) IS NULL THEN
-            EXECUTE format('CREATE INDEX %I ON scim.%I USING gin (%s%s)',
-                           ix, CASE WHEN ix LIKE 'groups%' THEN 'groups' ELSE 'users' END, lead, expr);
+            EXECUTE format('CREATE INDEX %I ON scim.%I USING gin (%s%s)', ix, tbl, lead, expr);
         END IF;
     END LOOP;
     RETURN ops IS NOT NULL;

@@ -414,507 +414,6 @@ $$;
 
 --   storage
 
--- Credential lifecycle (README "Credentials"): token expiry, rotation with
--- overlap, last use; OAuth 2.0 clients (client credentials grant); the
--- per-tenant operating settings (rate limit, provisioning log options)
--- that authentication reads in the same statement as the token.
-
-ALTER TABLE scim.tokens
-    ADD COLUMN expires      timestamptz,                  -- NULL: never
-    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
-    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
-    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
-CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
-
--- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
-CREATE TABLE scim.oauth_clients (
-    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
-    label          text NOT NULL,
-    secret_hash    bytea NOT NULL,
-    admin          boolean NOT NULL DEFAULT false,
-    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
-                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
-    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    revoked        timestamptz,
-    PRIMARY KEY (tenant_id, id)
-);
-CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
-
--- Per-tenant operating settings; no row means the defaults (no rate
--- limit, reads not logged, no values in the log).
-CREATE TABLE scim.tenant_operations (
-    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    rate_per_second real CHECK (rate_per_second > 0),
-    rate_burst     int CHECK (rate_burst >= 1),
-    log_reads      boolean NOT NULL DEFAULT false,
-    log_values     boolean NOT NULL DEFAULT false,
-    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
-);
-
-SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
-SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
-
--- Record a use, unless another request of the same token is doing it
--- (SKIP LOCKED: authentication never waits on it).
-CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE scim.tokens t SET last_used = clock_timestamp()
-     WHERE (t.tenant_id, t.id) IN (
-           SELECT l.tenant_id, l.id FROM scim.tokens l
-            WHERE l.id = token_id
-              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
-              FOR NO KEY UPDATE SKIP LOCKED)
-$$;
-
--- A new secret for the token's label, scope and lifetime; the old token
--- stays valid until `overlap` has passed (then 401), so the IdP can be
--- updated without a provisioning gap. Returns the new token once.
-CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    old scim.tokens;
-    fresh text;
-BEGIN
-    IF overlap IS NULL OR overlap < interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
-    END IF;
-    SELECT * INTO old FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
-       AND (t.expires IS NULL OR t.expires > clock_timestamp())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
-    END IF;
-    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
-    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
-     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
-    RETURN fresh;
-END
-$$;
-
--- OAuth clients of the current tenant, without secrets.
-CREATE FUNCTION scim.scim_oauth_clients()
-RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
-               created timestamptz, revoked timestamptz)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
-      FROM scim.oauth_clients c
-     WHERE c.tenant_id = tenant
-     ORDER BY c.created, c.id;
-END
-$$;
-
--- Revoking a client revokes the access tokens it was given.
-CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
-     WHERE c.tenant_id = tenant AND c.id = client_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
-    END IF;
-    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
-     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
-END
-$$;
-
--- The client's tenant and scope, for POST /oauth/token (before any tenant
--- is known; owner-only).
-CREATE FUNCTION scim._oauth_client(client_id uuid)
-RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
-      FROM scim.oauth_clients c
-     WHERE c.id = client_id AND c.revoked IS NULL
-$$;
-
--- Requests per second and burst for the current tenant, enforced by the
--- gateway (README "Rate limits"); NULL, NULL turns the limit off.
-CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
-BEGIN
-    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
-        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
-    END IF;
-    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
-    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
-    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
-                                          rate_burst = EXCLUDED.rate_burst;
-END
-$$;
-
--- What the provisioning log keeps for the current tenant: reads too, and
--- the request bodies (PII: off by default; passwords are never kept).
-CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
-    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
-    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
-END
-$$;
-
--- The current tenant's operating settings.
-CREATE FUNCTION scim.scim_tenant_operations()
-RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM (SELECT scim.current_tenant() AS id) t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
-$$;
-
---   credentials
-
--- Tenants and tokens: the SQL-language part of the admin API (token issue
--- and rotation are in Rust: randomness and hashing, src/auth.rs).
-
--- Tenants ---------------------------------------------------------------
-CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE created uuid;
-BEGIN
-    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
-    RETURN created;
-EXCEPTION
-    WHEN unique_violation THEN
-        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
-    WHEN check_violation OR not_null_violation THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
-END
-$$;
-
--- Tokens (issue is in Rust: randomness and hashing) ---------------------
-CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
-               expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE plpgsql STABLE AS $$
--- The tenant is resolved before the query (an unknown tenant is an error
--- even when there is no row to filter; see scim_policy_changes).
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    RETURN QUERY
-    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
-      FROM scim.tokens t
-     WHERE t.tenant_id = tenant
-     ORDER BY t.created, t.id;
-END
-$$;
-
-CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
-     WHERE tenant_id = scim.current_tenant() AND id = token_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
-    END IF;
-END
-$$;
-
---   storage
-
--- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
---
--- Policies are named documents per tenant (scim.policies), bound to groups
--- (scim.policy_bindings); a tenant may name a default policy
--- (scim.tenants.default_policy). The read side (effective_policy,
--- effective_policy_explain, policy_allows) and document validation are Rust
--- (src/policy/). Bodies here are plpgsql so that references to Rust
--- functions are resolved at run time, not when the extension script runs.
-
--- Documents are validated and normalised on every write, whatever the path
--- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
--- `updated` (when the document last changed) strictly increases whenever
--- it changes. Backends keep parsed documents in the tenant's policy graph,
--- versioned by scim.tenants.policy_epoch (see below).
-CREATE FUNCTION scim._policy_before_write() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.document := scim._policy_normalize(NEW.document);
-    IF TG_OP = 'UPDATE' AND NEW.document IS DISTINCT FROM OLD.document THEN
-        NEW.updated := greatest(clock_timestamp(), OLD.updated + interval '1 microsecond', NEW.updated);
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER policies_normalize BEFORE INSERT OR UPDATE ON scim.policies
-    FOR EACH ROW EXECUTE FUNCTION scim._policy_before_write();
-
--- Admin API ---------------------------------------------------------------
--- scim_policy_put(name, document) is Rust (validation with a precise detail).
-
--- A group of the current tenant, locked against concurrent deletion; 404 otherwise.
-CREATE FUNCTION scim._policy_group(tenant uuid, group_ref text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE g uuid;
-BEGIN
-    IF group_ref ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
-        SELECT id INTO g FROM scim.groups
-         WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
-    END IF;
-    IF g IS NULL THEN
-        PERFORM scim._raise(404, NULL, format('Group ''%s'' not found', group_ref));
-    END IF;
-    RETURN g;
-END
-$$;
-
--- A policy of the current tenant, locked against concurrent deletion; 404 otherwise.
-CREATE FUNCTION scim._policy_lock(tenant uuid, policy text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('policy "%s" not found', policy));
-    END IF;
-END
-$$;
-
--- Bind a policy to a group. Idempotent: true if the binding was created,
--- false if it already existed.
-CREATE FUNCTION scim.scim_policy_bind(group_id text, policy text) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid := scim.current_tenant();
-    g uuid := scim._policy_group(t, scim_policy_bind.group_id);
-BEGIN
-    PERFORM scim._policy_lock(t, scim_policy_bind.policy);
-    INSERT INTO scim.policy_bindings (tenant_id, group_id, policy)
-    VALUES (t, g, scim_policy_bind.policy)
-    ON CONFLICT DO NOTHING;
-    RETURN FOUND;
-END
-$$;
-
--- Unbind: true if a binding was removed, false if there was none. An
--- unknown group or policy is a 404 (a typo should not look like success).
-CREATE FUNCTION scim.scim_policy_unbind(group_id text, policy text) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid := scim.current_tenant();
-    g uuid := scim._policy_group(t, scim_policy_unbind.group_id);
-BEGIN
-    PERFORM scim._policy_lock(t, scim_policy_unbind.policy);
-    DELETE FROM scim.policy_bindings b
-     WHERE b.tenant_id = t AND b.group_id = g AND b.policy = scim_policy_unbind.policy;
-    RETURN FOUND;
-END
-$$;
-
--- The policy of users who reach no bound policy. NULL clears it.
-CREATE FUNCTION scim.scim_policy_set_default(policy text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE t uuid := scim.current_tenant();
-BEGIN
-    IF policy IS NOT NULL THEN
-        PERFORM scim._policy_lock(t, policy);
-    END IF;
-    UPDATE scim.tenants SET default_policy = policy
-     WHERE id = t AND default_policy IS DISTINCT FROM policy;
-END
-$$;
-
--- Delete a policy: its bindings go with it (FK cascade), and it stops
--- being the default. 404 if unknown.
-CREATE FUNCTION scim.scim_policy_delete(name text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE t uuid := scim.current_tenant();
-BEGIN
-    UPDATE scim.tenants SET default_policy = NULL
-     WHERE id = t AND default_policy = scim_policy_delete.name;
-    DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
-    END IF;
-END
-$$;
-
---   storage
-
--- The HTTP entry points: scim_http (what the gateway calls) and
--- scim_postgrest (what PostgREST calls), around the Rust dispatcher
--- scim._http_dispatch (src/http/).
-
--- HTTP -------------------------------------------------------------------
--- scim_http and scim_postgrest authenticate every request by its bearer
--- token, so they are the two functions a web role may execute; they run
--- as the extension owner (SECURITY DEFINER, fixed search_path). Every
--- other function is revoked from PUBLIC at the end of this script: the SQL
--- API trusts its caller with the tenant GUC, so only roles you GRANT it to
--- (your app backend) may call it.
--- (0.1.0 has the type scim.http_response.)
-
--- A SQL error → a SCIM error response. Our own errors carry
--- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
-CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
-RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    info   jsonb;
-    status int;
-    stype  text;
-    body   jsonb;
-    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
-BEGIN
-    BEGIN
-        -- The first line: pgrx may append a backtrace to re-raised errors.
-        info := split_part(detail, E'\n', 1)::jsonb;
-    EXCEPTION WHEN OTHERS THEN
-        info := NULL;
-    END;
-    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
-        status := (info->>'status')::int;
-        stype := info->>'scimType';
-    ELSIF sqlstate = '23505' THEN
-        status := 409; stype := 'uniqueness';
-    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
-        status := 400; stype := 'invalidValue';
-    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
-        status := 409; stype := NULL;
-        message := 'the resource was modified concurrently; retry: ' || message;
-    ELSIF sqlstate = '57014' THEN
-        status := 503; stype := NULL;
-    ELSIF sqlstate = '25006' THEN
-        -- A write on a hot standby: the gateway sends writes to the primary.
-        status := 503; stype := NULL;
-        message := 'this server is a read-only replica; send writes to the primary: ' || message;
-    ELSE
-        status := 500; stype := NULL;
-        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
-    END IF;
-    body := jsonb_build_object(
-        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
-        'status', status::text,
-        'detail', message);
-    IF stype IS NOT NULL THEN
-        body := body || jsonb_build_object('scimType', stype);
-    END IF;
-    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
-        -- A token was presented and is not valid (RFC 6750 §3.1).
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
-    ELSIF status = 401 THEN
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
-    END IF;
-    RETURN ROW(status, hdrs, body)::scim.http_response;
-END
-$$;
-
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
-
--- The one HTTP entry point (the gateway calls it; scim_postgrest too).
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
--- DEFINER, pinned search_path) is parsed and planned again on every call;
--- PL/pgSQL keeps its expression's plan for the session.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN scim._http(NULL, method, path, query, headers, body);
-END
-$$;
-
--- PostgREST exposure (see examples/postgrest/): nginx rewrites
--- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
--- method, path, query and bearer token in x-scim-* headers. One unnamed
--- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
--- are ordinary results with response.status set, never RAISEs, and the
--- failed write is still rolled back (scim_http's sub-transaction).
-CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
-    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
-    fwd     jsonb;
-    res     scim.http_response;
-    out_hdr jsonb;
-BEGIN
-    -- Forward every request header except PostgREST's own Authorization
-    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
-    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
-      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
-    IF req ? 'x-scim-authorization' THEN
-        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
-    END IF;
-    -- The public base URL: the GUC scim.public_url when the administrator
-    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
-    -- sets from its own configuration, replacing any the client sent
-    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
-    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
-        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
-    END IF;
-    res := scim.scim_http(
-        method,
-        coalesce(req->>'x-scim-path', '/'),
-        req->>'x-scim-query',
-        fwd,
-        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
-    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
-      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
-    PERFORM set_config('response.status', res.status::text, true);
-    PERFORM set_config('response.headers', out_hdr::text, true);
-    RETURN res.body;
-END
-$$;
-
---   storage
-
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
---   storage
-
 -- The change feed: scim_changes(after, limit) (README "Provisioning log
 -- and change feed").
 --
@@ -1204,6 +703,139 @@ $$;
 -- on it; RLS on the table confines direct readers as everywhere else).
 CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
     SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
+
+--   storage
+
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+$$;
+
+--   storage
+
+-- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
+--
+-- Policies are named documents per tenant (scim.policies), bound to groups
+-- (scim.policy_bindings); a tenant may name a default policy
+-- (scim.tenants.default_policy). The read side (effective_policy,
+-- effective_policy_explain, policy_allows) and document validation are Rust
+-- (src/policy/). Bodies here are plpgsql so that references to Rust
+-- functions are resolved at run time, not when the extension script runs.
+
+-- Documents are validated and normalised on every write, whatever the path
+-- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
+-- `updated` (when the document last changed) strictly increases whenever
+-- it changes. Backends keep parsed documents in the tenant's policy graph,
+-- versioned by scim.tenants.policy_epoch (see below).
+CREATE FUNCTION scim._policy_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.document := scim._policy_normalize(NEW.document);
+    IF TG_OP = 'UPDATE' AND NEW.document IS DISTINCT FROM OLD.document THEN
+        NEW.updated := greatest(clock_timestamp(), OLD.updated + interval '1 microsecond', NEW.updated);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER policies_normalize BEFORE INSERT OR UPDATE ON scim.policies
+    FOR EACH ROW EXECUTE FUNCTION scim._policy_before_write();
+
+-- Admin API ---------------------------------------------------------------
+-- scim_policy_put(name, document) is Rust (validation with a precise detail).
+
+-- A group of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_group(tenant uuid, group_ref text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE g uuid;
+BEGIN
+    IF group_ref ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
+        SELECT id INTO g FROM scim.groups
+         WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
+    END IF;
+    IF g IS NULL THEN
+        PERFORM scim._raise(404, NULL, format('Group ''%s'' not found', group_ref));
+    END IF;
+    RETURN g;
+END
+$$;
+
+-- A policy of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_lock(tenant uuid, policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', policy));
+    END IF;
+END
+$$;
+
+-- Bind a policy to a group. Idempotent: true if the binding was created,
+-- false if it already existed.
+CREATE FUNCTION scim.scim_policy_bind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_bind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_bind.policy);
+    INSERT INTO scim.policy_bindings (tenant_id, group_id, policy)
+    VALUES (t, g, scim_policy_bind.policy)
+    ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+-- Unbind: true if a binding was removed, false if there was none. An
+-- unknown group or policy is a 404 (a typo should not look like success).
+CREATE FUNCTION scim.scim_policy_unbind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_unbind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_unbind.policy);
+    DELETE FROM scim.policy_bindings b
+     WHERE b.tenant_id = t AND b.group_id = g AND b.policy = scim_policy_unbind.policy;
+    RETURN FOUND;
+END
+$$;
+
+-- The policy of users who reach no bound policy. NULL clears it.
+CREATE FUNCTION scim.scim_policy_set_default(policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    IF policy IS NOT NULL THEN
+        PERFORM scim._policy_lock(t, policy);
+    END IF;
+    UPDATE scim.tenants SET default_policy = policy
+     WHERE id = t AND default_policy IS DISTINCT FROM policy;
+END
+$$;
+
+-- Delete a policy: its bindings go with it (FK cascade), and it stops
+-- being the default. 404 if unknown.
+CREATE FUNCTION scim.scim_policy_delete(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.tenants SET default_policy = NULL
+     WHERE id = t AND default_policy = scim_policy_delete.name;
+    DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
+    END IF;
+END
+$$;
 
 --   policy_admin
 
@@ -1570,6 +1202,374 @@ CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
 
+--   storage
+
+-- Credential lifecycle (README "Credentials"): token expiry, rotation with
+-- overlap, last use; OAuth 2.0 clients (client credentials grant); the
+-- per-tenant operating settings (rate limit, provisioning log options)
+-- that authentication reads in the same statement as the token.
+
+ALTER TABLE scim.tokens
+    ADD COLUMN expires      timestamptz,                  -- NULL: never
+    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
+    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
+    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
+CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
+
+-- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
+CREATE TABLE scim.oauth_clients (
+    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
+    label          text NOT NULL,
+    secret_hash    bytea NOT NULL,
+    admin          boolean NOT NULL DEFAULT false,
+    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
+                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
+    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    revoked        timestamptz,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
+
+-- Per-tenant operating settings; no row means the defaults (no rate
+-- limit, reads not logged, no values in the log).
+CREATE TABLE scim.tenant_operations (
+    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    rate_per_second real CHECK (rate_per_second > 0),
+    rate_burst     int CHECK (rate_burst >= 1),
+    log_reads      boolean NOT NULL DEFAULT false,
+    log_values     boolean NOT NULL DEFAULT false,
+    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
+);
+
+SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
+
+-- Record a use, unless another request of the same token is doing it
+-- (SKIP LOCKED: authentication never waits on it).
+CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE scim.tokens t SET last_used = clock_timestamp()
+     WHERE (t.tenant_id, t.id) IN (
+           SELECT l.tenant_id, l.id FROM scim.tokens l
+            WHERE l.id = token_id
+              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
+              FOR NO KEY UPDATE SKIP LOCKED)
+$$;
+
+-- A new secret for the token's label, scope and lifetime; the old token
+-- stays valid until `overlap` has passed (then 401), so the IdP can be
+-- updated without a provisioning gap. Returns the new token once.
+CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    old scim.tokens;
+    fresh text;
+BEGIN
+    IF overlap IS NULL OR overlap < interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
+    END IF;
+    SELECT * INTO old FROM scim.tokens t
+     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
+       AND (t.expires IS NULL OR t.expires > clock_timestamp())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
+    END IF;
+    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
+    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
+     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
+    RETURN fresh;
+END
+$$;
+
+-- OAuth clients of the current tenant, without secrets.
+CREATE FUNCTION scim.scim_oauth_clients()
+RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
+               created timestamptz, revoked timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
+      FROM scim.oauth_clients c
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
+$$;
+
+-- Revoking a client revokes the access tokens it was given.
+CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
+     WHERE c.tenant_id = tenant AND c.id = client_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
+    END IF;
+    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
+     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
+END
+$$;
+
+-- The client's tenant and scope, for POST /oauth/token (before any tenant
+-- is known; owner-only).
+CREATE FUNCTION scim._oauth_client(client_id uuid)
+RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
+      FROM scim.oauth_clients c
+     WHERE c.id = client_id AND c.revoked IS NULL
+$$;
+
+-- Requests per second and burst for the current tenant, enforced by the
+-- gateway (README "Rate limits"); NULL, NULL turns the limit off.
+CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
+BEGIN
+    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
+        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
+    END IF;
+    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
+    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
+    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
+                                          rate_burst = EXCLUDED.rate_burst;
+END
+$$;
+
+-- What the provisioning log keeps for the current tenant: reads too, and
+-- the request bodies (PII: off by default; passwords are never kept).
+CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
+    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
+    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
+END
+$$;
+
+-- The current tenant's operating settings.
+CREATE FUNCTION scim.scim_tenant_operations()
+RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
+      FROM (SELECT scim.current_tenant() AS id) t
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
+$$;
+
+--   credentials
+
+-- Tenants and tokens: the SQL-language part of the admin API (token issue
+-- and rotation are in Rust: randomness and hashing, src/auth.rs).
+
+-- Tenants ---------------------------------------------------------------
+CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE created uuid;
+BEGIN
+    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
+    RETURN created;
+EXCEPTION
+    WHEN unique_violation THEN
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
+    WHEN check_violation OR not_null_violation THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
+END
+$$;
+
+-- Tokens (issue is in Rust: randomness and hashing) ---------------------
+CREATE FUNCTION scim.scim_tokens()
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
+      FROM scim.tokens t
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
+$$;
+
+CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
+     WHERE tenant_id = scim.current_tenant() AND id = token_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    END IF;
+END
+$$;
+
+--   storage
+
+-- The HTTP entry points: scim_http (what the gateway calls) and
+-- scim_postgrest (what PostgREST calls), around the Rust dispatcher
+-- scim._http_dispatch (src/http/).
+
+-- HTTP -------------------------------------------------------------------
+-- scim_http and scim_postgrest authenticate every request by its bearer
+-- token, so they are the two functions a web role may execute; they run
+-- as the extension owner (SECURITY DEFINER, fixed search_path). Every
+-- other function is revoked from PUBLIC at the end of this script: the SQL
+-- API trusts its caller with the tenant GUC, so only roles you GRANT it to
+-- (your app backend) may call it.
+-- (0.1.0 has the type scim.http_response.)
+
+-- A SQL error → a SCIM error response. Our own errors carry
+-- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
+CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
+RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    info   jsonb;
+    status int;
+    stype  text;
+    body   jsonb;
+    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
+BEGIN
+    BEGIN
+        -- The first line: pgrx may append a backtrace to re-raised errors.
+        info := split_part(detail, E'\n', 1)::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        info := NULL;
+    END;
+    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
+        status := (info->>'status')::int;
+        stype := info->>'scimType';
+    ELSIF sqlstate = '23505' THEN
+        status := 409; stype := 'uniqueness';
+    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
+        status := 400; stype := 'invalidValue';
+    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
+        status := 409; stype := NULL;
+        message := 'the resource was modified concurrently; retry: ' || message;
+    ELSIF sqlstate = '57014' THEN
+        status := 503; stype := NULL;
+    ELSIF sqlstate = '25006' THEN
+        -- A write on a hot standby: the gateway sends writes to the primary.
+        status := 503; stype := NULL;
+        message := 'this server is a read-only replica; send writes to the primary: ' || message;
+    ELSE
+        status := 500; stype := NULL;
+        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
+    END IF;
+    body := jsonb_build_object(
+        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
+        'status', status::text,
+        'detail', message);
+    IF stype IS NOT NULL THEN
+        body := body || jsonb_build_object('scimType', stype);
+    END IF;
+    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
+        -- A token was presented and is not valid (RFC 6750 §3.1).
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
+    ELSIF status = 401 THEN
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
+    END IF;
+    RETURN ROW(status, hdrs, body)::scim.http_response;
+END
+$$;
+
+-- One request in a sub-transaction: a request that fails leaves no partial
+-- write, and its error becomes a SCIM error response. `tenant` NULL means
+-- "authenticate by the bearer token"; Bulk passes the tenant it already
+-- authenticated. Owner-only.
+-- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
+-- outside the sub-transaction: it logs writes and failures (so a failed
+-- request is logged although its work rolled back) and returns the
+-- internal headers a gateway asked for (x-scim-internal).
+CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    r jsonb;
+    res scim.http_response;
+    extra jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch(tenant, method, path, query, headers, body);
+        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+        res := scim._http_error(s, m, d);
+    END;
+    extra := scim._http_finish(
+        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
+        headers->>'x-request-id', body, res.status,
+        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
+        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
+        res.headers->>'ETag',
+        CASE WHEN res.status = 201 THEN res.body->>'id' END,
+        started);
+    IF extra IS NOT NULL THEN
+        res.headers := coalesce(res.headers, '{}') || extra;
+    END IF;
+    RETURN res;
+END
+$$;
+
+-- The one HTTP entry point (the gateway calls it; scim_postgrest too).
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
+-- DEFINER, pinned search_path) is parsed and planned again on every call;
+-- PL/pgSQL keeps its expression's plan for the session.
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN scim._http(NULL, method, path, query, headers, body);
+END
+$$;
+
+-- PostgREST exposure (see examples/postgrest/): nginx rewrites
+-- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
+-- method, path, query and bearer token in x-scim-* headers. One unnamed
+-- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
+-- are ordinary results with response.status set, never RAISEs, and the
+-- failed write is still rolled back (scim_http's sub-transaction).
+CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
+    fwd     jsonb;
+    res     scim.http_response;
+    out_hdr jsonb;
+BEGIN
+    -- Forward every request header except PostgREST's own Authorization
+    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
+    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
+    IF req ? 'x-scim-authorization' THEN
+        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
+    END IF;
+    -- The public base URL: the GUC scim.public_url when the administrator
+    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
+    -- sets from its own configuration, replacing any the client sent
+    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
+    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
+        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
+    END IF;
+    res := scim.scim_http(
+        method,
+        coalesce(req->>'x-scim-path', '/'),
+        req->>'x-scim-query',
+        fwd,
+        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
+    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
+      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
+    PERFORM set_config('response.status', res.status::text, true);
+    PERFORM set_config('response.headers', out_hdr::text, true);
+    RETURN res.body;
+END
+$$;
+
 CREATE  FUNCTION "_api_tenant"() RETURNS uuid /* pgrx :: Uuid */
 STRICT 
 LANGUAGE c /* Rust */
@@ -1657,6 +1657,7 @@ DECLARE
     lead text := '';
     keys int := 1;
     ix   text;
+    tbl  text;
     expr text;
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'btree_gin') THEN
@@ -1666,8 +1667,8 @@ BEGIN
     SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_trgm';
-    FOR ix, expr IN
-        SELECT v.ix, v.expr FROM (VALUES
+    FOR ix, tbl, expr IN
+        SELECT v.ix, v.tbl, v.expr FROM (VALUES
             ('users_email_values', 'users', 'email_values'),
             ('users_user_name_trgm', 'users', 'scim.fold(user_name) ' || ops),
             ('users_display_name_trgm', 'users', 'scim.fold(display_name) ' || ops),
@@ -1681,8 +1682,7 @@ BEGIN
             EXECUTE format('DROP INDEX scim.%I', ix);
         END IF;
         IF pg_catalog.to_regclass('scim.' || ix) IS NULL THEN
-            EXECUTE format('CREATE INDEX %I ON scim.%I USING gin (%s%s)',
-                           ix, CASE WHEN ix LIKE 'groups%' THEN 'groups' ELSE 'users' END, lead, expr);
+            EXECUTE format('CREATE INDEX %I ON scim.%I USING gin (%s%s)', ix, tbl, lead, expr);
         END IF;
     END LOOP;
     RETURN ops IS NOT NULL;
