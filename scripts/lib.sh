@@ -49,6 +49,19 @@ ensure_nginx() {
     return $rc
 }
 
+# regress_files DIR: the pg_regress test names in DIR/sql, in run order.
+regress_files() { (cd "$1/sql" && ls ./*.sql | sed 's|./||; s|\.sql$||' | sort); }
+
+# run_pg_regress PORT INPUTDIR OUTPUTDIR DB TEST...: the pg_regress of the
+# tree PGBIN belongs to, against the existing database DB on 127.0.0.1.
+run_pg_regress() {
+    local port="$1" input="$2" out="$3" db="$4"
+    shift 4
+    "$(dirname "$("$PGBIN/pg_config" --pgxs)")/../test/regress/pg_regress" \
+        --host=127.0.0.1 --port="$port" --user=postgres --use-existing \
+        --inputdir="$input" --outputdir="$out" --dbname="$db" "$@"
+}
+
 # ── Private PostgreSQL trees ────────────────────────────────────────────
 # Every cluster the scripts start (serve, test, bench) runs the binaries of
 # its own relocated copy of the system PostgreSQL 15 tree, and loads the

@@ -155,12 +155,8 @@ upgrade_checks() {
     local input="$out/regress-input"
     mkdir -p "$input" && cp -r tests/pg_regress/sql tests/pg_regress/expected "$input/" &&
         sed -i '/^CREATE EXTENSION \(btree_gin\|pg_trgm\|scim_pg\);$/d' "$input/sql/00_setup.sql" "$input/expected/00_setup.out" || return 1
-    local tests
-    tests=$(cd "$input/sql" && ls ./*.sql | sed 's|./||; s|\.sql$||' | sort)
-    # shellcheck disable=SC2086
-    if ! "$(dirname "$("$PGBIN/pg_config" --pgxs)")/../test/regress/pg_regress" \
-        --host=127.0.0.1 --port="$PORT" --user=postgres --use-existing \
-        --inputdir="$input" --outputdir="$out/regress" --dbname=$regress_db $tests; then
+    # shellcheck disable=SC2046
+    if ! run_pg_regress "$PORT" "$input" "$out/regress" "$regress_db" $(regress_files "$input"); then
         cat "$out/regress/regression.diffs" 2>/dev/null | head -80
         UPG_FAILED=$((UPG_FAILED + 1))
     fi
