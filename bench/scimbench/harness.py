@@ -1,32 +1,35 @@
 """The cluster, the data, the processes and the run: what every section uses."""
 
-# flake8: noqa: F401,F403,F405  (one import block for every section module)
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import datetime as dt
-import hashlib
 import http.client
-import json
 import os
-import random
 import re
-import shutil
-import statistics
 import subprocess
-import sys
 import threading
 import time
 import traceback
-import urllib.parse
-import uuid
 from pathlib import Path
 
 import psycopg
 import psycopg.sql
 
-from .common import *
+from .common import (
+    BENCH,
+    BenchError,
+    DB,
+    DEFAULT_TENANT,
+    ENTERPRISE,
+    FIRST_NAMES,
+    GROUP_SCHEMA,
+    LAST_NAMES,
+    ROOT,
+    SCALES,
+    SEED,
+    USER_SCHEMA,
+    log,
+)
 from .sections import multitenant
 
 
@@ -337,7 +340,7 @@ class Harness:
             [str(exe), "--listen", f"127.0.0.1:{port}", "--database-url",
              f"postgresql://postgres@127.0.0.1:{self.port}/{db}"], stdout=logf, stderr=logf))
         self.wait_http(port, "/healthz", p)
-        return f"127.0.0.1", port
+        return "127.0.0.1", port
 
     def wait_http(self, port: int, path: str, p: subprocess.Popen, headers=None) -> None:
         for _ in range(200):

@@ -1,33 +1,13 @@
 """The benchmark as one class made of its sections (each a mixin in
 sections/), and the command line scripts/bench calls."""
 
-# flake8: noqa: F401,F403,F405  (one import block for every section module)
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import datetime as dt
-import hashlib
-import http.client
 import json
-import os
-import random
-import re
-import shutil
-import statistics
-import subprocess
-import sys
-import threading
-import time
-import traceback
-import urllib.parse
-import uuid
 from pathlib import Path
 
-import psycopg
-import psycopg.sql
 
-from .common import *
 from .harness import Harness
 from .report import Report
 from .sections.filter import FilterSection

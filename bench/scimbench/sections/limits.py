@@ -1,32 +1,15 @@
 """Section limits: client-sized work and cancellation."""
 
-# flake8: noqa: F401,F403,F405  (one import block for every section module)
 from __future__ import annotations
 
-import argparse
-import concurrent.futures
-import datetime as dt
-import hashlib
-import http.client
 import json
-import os
-import random
-import re
-import shutil
 import statistics
-import subprocess
-import sys
-import threading
 import time
-import traceback
-import urllib.parse
-import uuid
-from pathlib import Path
 
 import psycopg
 import psycopg.sql
 
-from ..common import *
+from ..common import PATCH_SCHEMA, det_uuid
 
 
 class LimitsSection:

@@ -1,38 +1,18 @@
 """Section memory: backend memory over large PATCHes and cursor walks."""
 
-# flake8: noqa: F401,F403,F405  (one import block for every section module)
 from __future__ import annotations
 
-import argparse
-import concurrent.futures
-import datetime as dt
 import hashlib
-import http.client
 import json
-import os
-import random
-import re
-import shutil
-import statistics
-import subprocess
-import sys
-import threading
 import time
-import traceback
-import urllib.parse
 import uuid
-from pathlib import Path
 
-import psycopg
-import psycopg.sql
-
-from ..common import *
+from ..common import BenchError, DEFAULT_TENANT, PATCH_SCHEMA, SEED, det_uuid, pct
 
 
 class MemorySection:
     def bench_memory(self) -> None:
         s = self.s
-        n = s["users"]
         self.ensure_release("memory")
         T = DEFAULT_TENANT
         gid = uuid.UUID(hashlib.md5(f"{SEED}-gn-bench-mem".encode()).hexdigest())
