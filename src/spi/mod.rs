@@ -12,6 +12,7 @@
 //! transaction id (and so fails on a hot standby even for a SELECT).
 
 pub mod cache;
+pub mod direct;
 pub mod jsonb;
 pub mod plan;
 

@@ -9,11 +9,6 @@ use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
-/// The versions of the tenant's definitions: a row's (xmin,
-/// last_modified) changes with every update of it.
-const TENANT_SCHEMA_VERSIONS: &str = "SELECT urn, xmin::text, last_modified::text, required \
-FROM scim.extension_schemas WHERE tenant_id = $1 AND resource_type = $2 ORDER BY urn";
-
 const TENANT_SCHEMAS: &str = "SELECT definition, required FROM scim.extension_schemas \
 WHERE tenant_id = $1 AND resource_type = $2 ORDER BY urn";
 
@@ -25,32 +20,17 @@ fn base(kind: ResourceKind) -> &'static ResourceTypeDef {
 }
 
 /// The resource type `rt` as `tenant` has it: the built-in one plus the
-/// tenant's registered extensions. One indexed read of the definitions'
-/// versions per call; the definitions themselves are read and built only
-/// the first time this backend meets a version.
+/// tenant's registered extensions. Every operation asks, so the versions of
+/// the definitions are read directly through the primary key (no
+/// statement: `spi::direct`); the definitions themselves are read and
+/// built only the first time this backend meets a version.
 pub fn tenant_type(
     tenant: pgrx::Uuid,
     rt: &ResourceTypeDef,
 ) -> ScimResult<&'static ResourceTypeDef> {
     let base = base(rt.kind);
     let args = || [tenant.into(), base.name.into()];
-    let mut key = String::new();
-    spi::for_each_row(TENANT_SCHEMA_VERSIONS, &args(), |row| {
-        for col in 1..=3 {
-            key.push('|');
-            key.push_str(&row.get::<String>(col).unwrap_or_default());
-        }
-        key.push_str(if row.get::<bool>(4) == Some(true) {
-            "|1"
-        } else {
-            "|0"
-        });
-        Ok(())
-    })?;
-    if !key.is_empty() {
-        // definitions are per tenant: the same row versions never name another's
-        key.insert_str(0, &super::uuid_text(&tenant));
-    }
+    let key = versions_key(tenant, base)?;
     extension::tenant_type_keyed(base, &key, &mut || {
         let mut registered = Vec::new();
         spi::for_each_row(TENANT_SCHEMAS, &args(), |row| {
@@ -64,6 +44,39 @@ pub fn tenant_type(
         })?;
         Ok(registered)
     })
+}
+
+/// What identifies the tenant's definitions of `base` as this snapshot
+/// sees them: each row's (urn, xmin, required). xmin changes with every
+/// update of a row and a rolled-back one is never reused, so equal keys
+/// mean equal definitions. Empty when the tenant has none.
+fn versions_key(tenant: pgrx::Uuid, base: &ResourceTypeDef) -> ScimResult<String> {
+    let mut key = String::new();
+    spi::direct::for_each_tenant_row(
+        c"extension_schemas",
+        c"extension_schemas_pkey",
+        tenant,
+        &[c"resource_type", c"urn", c"required"],
+        |row| {
+            if row.text(0).as_deref() != Some(base.name) {
+                return;
+            }
+            key.push('|');
+            key.push_str(&row.text(1).unwrap_or_default());
+            key.push('|');
+            key.push_str(&row.xmin().to_string());
+            key.push_str(if row.bool(2) == Some(true) {
+                "|1"
+            } else {
+                "|0"
+            });
+        },
+    )?;
+    if !key.is_empty() {
+        // definitions are per tenant: the same row versions never name another's
+        key.insert_str(0, &super::uuid_text(&tenant));
+    }
+    Ok(key)
 }
 
 /// Both resource types of `tenant` (discovery).

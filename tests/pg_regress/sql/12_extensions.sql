@@ -112,4 +112,20 @@ SELECT scim.scim_extension_schema_remove('urn:arbitex:scim:schemas:extension:Gro
 SELECT scim.scim_get('Group', gid('data-science-team')) -> 'schemas' AS schemas_after_drop;
 SELECT count(*) AS ext_indexes_left FROM pg_indexes WHERE schemaname = 'scim' AND indexname LIKE 'groups\_ext\_%';
 SELECT try($$SELECT scim.scim_list('Group', 'urn:arbitex:scim:schemas:extension:Group:2.0:quotaTokens gt 1')$$);
+
+-- Every operation reads the tenant's definitions as its statement would
+-- (spi::direct): a registration is seen at once by the same transaction,
+-- and a rolled-back one is forgotten, even where the backend had already
+-- built a type from it.
+BEGIN;
+SAVEPOINT s;
+SELECT scim.scim_extension_schema_put('Group', '{"id": "urn:acme:tx:1.0", "attributes": [{"name": "tier", "type": "integer"}]}') ->> 'id' AS registered_in_savepoint;
+SELECT scim.scim_create_group('{"displayName": "tx-one", "urn:acme:tx:1.0": {"tier": 3}}') -> 'urn:acme:tx:1.0' AS extension_used_at_once;
+ROLLBACK TO SAVEPOINT s;
+SELECT try($$SELECT scim.scim_create_group('{"displayName": "tx-two", "urn:acme:tx:1.0": {"tier": 3}}')$$) AS after_rollback;
+SELECT scim.scim_extension_schema_put('Group', '{"id": "urn:acme:tx:1.0", "attributes": [{"name": "tier", "type": "string"}]}') ->> 'id' AS registered_again;
+SELECT try($$SELECT scim.scim_create_group('{"displayName": "tx-three", "urn:acme:tx:1.0": {"tier": 3}}')$$) AS integer_now_refused;
+SELECT scim.scim_create_group('{"displayName": "tx-four", "urn:acme:tx:1.0": {"tier": "gold"}}') -> 'urn:acme:tx:1.0' AS string_now_accepted;
+ROLLBACK;
+SELECT count(*) AS tx_schemas_left FROM scim.scim_extension_schemas() WHERE urn = 'urn:acme:tx:1.0';
 RESET scim.tenant;
