@@ -32,6 +32,13 @@ CREATE POLICY tenant_isolation ON scim.members
     USING (tenant_id = (SELECT scim.current_tenant()))
     WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
 
+-- scim.member_writes (sql/storage.sql)
+ALTER TABLE scim.member_writes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scim.member_writes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON scim.member_writes
+    USING (tenant_id = (SELECT scim.current_tenant()))
+    WITH CHECK (tenant_id = (SELECT scim.current_tenant()));
+
 -- scim.tokens (sql/storage.sql)
 ALTER TABLE scim.tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE scim.tokens FORCE ROW LEVEL SECURITY;

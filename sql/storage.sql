@@ -186,6 +186,25 @@ CREATE INDEX members_member ON scim.members (tenant_id, member_id);
 -- Group-in-group edges only (the policy graph loads them per tenant).
 CREATE INDEX members_nested ON scim.members (tenant_id) WHERE member_type = 'Group';
 
+-- Membership writes since a group row was last written, one row per
+-- writing transaction (n = 1; folded rows carry the sum). A group's
+-- version is `groups.version + sum(n)` and its lastModified the later of
+-- `groups.last_modified` and max(at) (scim_core::filter::GROUP_VERSION_SQL,
+-- GROUP_LAST_MODIFIED_SQL). Why not bump the group row, as every other
+-- write does: a row lock is held until commit, so parallel PATCHes of one
+-- group's members (what IdPs send) would each wait for the previous one's
+-- WAL flush. Appending rows never conflicts; each committed membership
+-- write adds exactly 1 to the version, and folding (src/store/members.rs)
+-- replaces rows by their sum, so versions never repeat.
+CREATE TABLE scim.member_writes (
+    tenant_id uuid NOT NULL,
+    group_id  uuid NOT NULL,
+    n         bigint NOT NULL DEFAULT 1 CHECK (n > 0),
+    at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    FOREIGN KEY (tenant_id, group_id) REFERENCES scim.groups (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX member_writes_group ON scim.member_writes (tenant_id, group_id) INCLUDE (n, at);
+
 -- A deleted user or group leaves every group it was a member of, in the
 -- same transaction, and those groups get a new version (their member list
 -- changed).
@@ -270,6 +289,7 @@ SELECT pg_catalog.pg_extension_config_dump('scim.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.users', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.members', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.member_writes', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.policies', '');
 SELECT pg_catalog.pg_extension_config_dump('scim.policy_bindings', '');

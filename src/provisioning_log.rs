@@ -17,6 +17,7 @@ use crate::store::uuid_text;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use scim_core::filter::GROUP_VERSION_SQL;
 use scim_core::http::query::decode_component;
 use scim_core::http::response::Response;
 use scim_core::http::route::{parse_route, Route};
@@ -72,14 +73,14 @@ pub fn note_target(tenant: pgrx::Uuid, req: &Request) {
         .and_then(|id| {
             let sql = match rt.kind {
                 ResourceKind::User => {
-                    "SELECT version FROM scim.users WHERE tenant_id = $1 AND id = $2"
+                    "SELECT r.version FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2".into()
                 }
-                ResourceKind::Group => {
-                    "SELECT version FROM scim.groups WHERE tenant_id = $1 AND id = $2"
-                }
+                ResourceKind::Group => format!(
+                    "SELECT {GROUP_VERSION_SQL} FROM scim.groups r WHERE r.tenant_id = $1 AND r.id = $2"
+                ),
             };
             let id = pgrx::Uuid::from_bytes(*id.as_bytes());
-            spi::one::<i64>(sql, &[tenant.into(), id.into()])
+            spi::one::<i64>(&sql, &[tenant.into(), id.into()])
                 .ok()
                 .flatten()
         });

@@ -106,7 +106,9 @@ pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult
     .execute()
 }
 
-/// Bump the version after a membership-only change.
+/// Bump the version after a membership change made under the row lock
+/// (conditional or mixed requests): a writer waiting for the lock must see
+/// the row move (src/store/rows.rs `lock`).
 pub fn touch(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<()> {
     spi::run(
         "UPDATE scim.groups SET version = version + 1, last_modified = clock_timestamp()

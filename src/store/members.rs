@@ -49,6 +49,42 @@ pub fn add(tenant: pgrx::Uuid, group: pgrx::Uuid, refs: &[MemberRef]) -> ScimRes
     Ok(added.unwrap_or(0))
 }
 
+/// A group's membership-write rows are folded into one once there are
+/// this many, which bounds the rows every render of its version reads.
+const FOLD_AT: i64 = 32;
+
+/// Record that this transaction changed `gid`'s members: its version and
+/// lastModified count the row (scim.member_writes, sql/storage.sql).
+/// Never waits for another writer of the group: rows are only appended,
+/// and the fold is skipped while another transaction folds.
+pub fn record_write(tenant: pgrx::Uuid, gid: pgrx::Uuid) -> ScimResult<()> {
+    let earlier: Option<i64> = spi::one(
+        "WITH w AS (INSERT INTO scim.member_writes (tenant_id, group_id) VALUES ($1, $2))
+         SELECT count(*) FROM scim.member_writes WHERE tenant_id = $1 AND group_id = $2",
+        &[tenant.into(), gid.into()],
+    )?;
+    if earlier.unwrap_or(0) < FOLD_AT {
+        return Ok(());
+    }
+    let folding: Option<bool> = spi::one(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('scim.member_writes:' || $1::text || ':' || $2::text, 0))",
+        &[tenant.into(), gid.into()],
+    )?;
+    if folding != Some(true) {
+        return Ok(());
+    }
+    // The rows this statement sees become one with their sum: the
+    // version (row's + sum) and lastModified (max) are unchanged. Rows of
+    // writers still running are not visible here and stay as they are.
+    spi::run(
+        "WITH d AS (DELETE FROM scim.member_writes w WHERE w.tenant_id = $1 AND w.group_id = $2
+                    RETURNING w.n, w.at)
+         INSERT INTO scim.member_writes (tenant_id, group_id, n, at)
+         SELECT $1, $2, sum(d.n)::bigint, max(d.at) FROM d HAVING count(*) > 0",
+        &[tenant.into(), gid.into()],
+    )
+}
+
 /// Lock, in id order, every group `member` belongs to. Deleting a user or
 /// group takes these locks before its own row lock: membership writers
 /// lock group → member, so the delete must not go member → group

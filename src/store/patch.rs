@@ -2,7 +2,8 @@
 //! (scim_core::patch), write the result and the membership delta, bump the
 //! version once. Membership changes are INSERT/DELETE deltas: a group's
 //! member list is never read (except for an unusual member filter that
-//! needs it) nor rewritten.
+//! needs it) nor rewritten, and a membership-only change takes no row lock
+//! (its version step is a `scim.member_writes` row).
 
 use super::{groups, members, rows, users};
 use crate::spi;
@@ -33,14 +34,26 @@ pub fn patch(
             users::write(tenant, uid, out.resource, out.password)
         }
         ResourceKind::Group => {
-            let (gid, current) = rows::lock_matching(tenant, rt, id, if_match)?;
+            // A membership-only request without If-Match is a pure delta:
+            // it holds the group with KEY SHARE instead of the writers'
+            // row lock, so IdPs' parallel PATCHes of one group's members
+            // do not queue behind each other's commits. Attribute changes
+            // and conditional requests still lock the row.
+            let members_only = if_match.is_none() && patch::touches_only_members(rt, &ops);
+            let (gid, current) = if members_only {
+                rows::key_share(tenant, rt, id)?
+            } else {
+                rows::lock_matching(tenant, rt, id, if_match)?
+            };
             let mut load = || load_members(tenant, gid);
             let out = patch::apply(rt, &current, &ops, &mut load)?;
             scim_core::extension::check_immutable(rt, &current, &out.resource)?;
-            let resource_changed = out.resource != current;
+            let resource_changed = !members_only && out.resource != current;
             let members_changed = apply_delta(tenant, gid, &out.members)?;
             if resource_changed {
                 groups::write(tenant, gid, out.resource)?;
+            } else if members_changed && members_only {
+                members::record_write(tenant, gid)?;
             } else if members_changed {
                 groups::touch(tenant, gid)?;
             }

@@ -5,15 +5,23 @@
 //! from the membership table. Member `display` is the filter engine's rule
 //! (`scim_core::filter::MEMBER_DISPLAY_SQL`), stated there once.
 
-use scim_core::filter::{MEMBER_DISPLAY_JOINS, MEMBER_DISPLAY_SQL};
+use scim_core::filter::{
+    GROUP_LAST_MODIFIED_SQL, GROUP_VERSION_SQL, MEMBER_DISPLAY_JOINS, MEMBER_DISPLAY_SQL,
+};
 
 const META_USER: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
 'resourceType', 'User', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
 'location', '/Users/' || r.id::text, 'version', 'W/\"' || r.version::text || '\"'))";
 
-const META_GROUP: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
-'resourceType', 'Group', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
-'location', '/Groups/' || r.id::text, 'version', 'W/\"' || r.version::text || '\"'))";
+/// Group meta: version and lastModified count the membership writes
+/// recorded since the row was written (GROUP_VERSION_SQL).
+fn meta_group() -> String {
+    format!(
+        "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
+'resourceType', 'Group', 'created', scim._ts(r.created), 'lastModified', scim._ts({GROUP_LAST_MODIFIED_SQL}), \
+'location', '/Groups/' || r.id::text, 'version', 'W/\"' || {GROUP_VERSION_SQL}::text || '\"'))"
+    )
+}
 
 const USER_GROUPS: &str = "coalesce((SELECT jsonb_build_object('groups', jsonb_agg(jsonb_build_object(\
 'value', g.id::text, 'display', g.display_name, '$ref', '/Groups/' || g.id::text, 'type', 'direct') ORDER BY g.id)) \
@@ -30,12 +38,13 @@ pub fn user_json() -> String {
 pub fn group_json(with_members: bool) -> String {
     if with_members {
         format!(
-            "(r.resource || {META_GROUP} || coalesce((SELECT jsonb_build_object('members', x.mem) \
+            "(r.resource || {} || coalesce((SELECT jsonb_build_object('members', x.mem) \
              FROM (SELECT {} AS mem) x WHERE x.mem IS NOT NULL), '{{}}'::jsonb))",
+            meta_group(),
             group_members()
         )
     } else {
-        format!("(r.resource || {META_GROUP})")
+        format!("(r.resource || {})", meta_group())
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{members, not_found, parse_id};
 use crate::spi;
+use scim_core::filter::GROUP_VERSION_SQL;
 use scim_core::http::etag::check_if_match;
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
@@ -17,15 +18,22 @@ pub fn table(rt: &ResourceTypeDef) -> &'static str {
 
 /// Lock the row for writing and return (id, version, stored resource).
 /// NO KEY UPDATE serialises the writers of one row without blocking
-/// membership inserts that reference it.
+/// membership-only writers (KEY SHARE, src/store/patch.rs); a group's
+/// version counts their committed writes. Every write under this lock
+/// updates the row, so a writer that waited here re-reads the row it
+/// waited for (READ COMMITTED) and sees the version move.
 pub fn lock(
     tenant: pgrx::Uuid,
     rt: &ResourceTypeDef,
     id: &str,
 ) -> ScimResult<(pgrx::Uuid, i64, Value)> {
     let rid = parse_id(rt, id)?;
+    let version = match rt.kind {
+        ResourceKind::User => "r.version",
+        ResourceKind::Group => GROUP_VERSION_SQL,
+    };
     let sql = format!(
-        "SELECT version, resource FROM {} WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        "SELECT {version}, r.resource FROM {} r WHERE r.tenant_id = $1 AND r.id = $2 FOR NO KEY UPDATE OF r",
         table(rt)
     );
     let mut found = None;
@@ -36,6 +44,25 @@ pub fn lock(
     match found {
         Some((Some(v), Some(r))) => Ok((rid, v, r)),
         _ => Err(not_found(rt, id)),
+    }
+}
+
+/// Hold a group (KEY SHARE: it cannot be deleted meanwhile, and no other
+/// membership writer or attribute writer waits for us) and return (id,
+/// stored resource). For membership-only writes (src/store/patch.rs).
+pub fn key_share(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    id: &str,
+) -> ScimResult<(pgrx::Uuid, Value)> {
+    let rid = parse_id(rt, id)?;
+    let sql = format!(
+        "SELECT resource FROM {} WHERE tenant_id = $1 AND id = $2 FOR KEY SHARE",
+        table(rt)
+    );
+    match spi::one_json(&sql, &[tenant.into(), rid.into()])? {
+        Some(resource) => Ok((rid, resource)),
+        None => Err(not_found(rt, id)),
     }
 }
 

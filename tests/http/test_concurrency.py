@@ -186,3 +186,40 @@ def test_concurrent_group_rename_and_member_adds(scim):
     got = scim.read("Groups", g["id"])
     assert got["displayName"] in names
     assert {m["value"] for m in got["members"]} == set(users)
+
+
+def test_parallel_member_patches_of_one_group_each_step_the_version(scim):
+    # Membership-only PATCHes take no row lock (scim.member_writes), so
+    # they run side by side; every one must still be kept, and the group's
+    # version must step by exactly one per request: distinct ETags, none
+    # reused, and a mixed rename + member burst still counted.
+    g = scim.create_group()
+    v0 = int(version_number(g["meta"]["version"]))
+    per_thread = 5
+    adds = [[scim.create_user()["id"] for _ in range(per_thread)] for _ in range(THREADS)]
+    cs = clients(scim)
+
+    def worker(i):
+        def fn():
+            statuses = []
+            for uid in adds[i]:
+                r = cs[i].patch_resource("Groups", g["id"], op("add", "members", [{"value": uid}]))
+                statuses.append(r.status_code)
+            if i == 0:
+                r = cs[i].patch_resource("Groups", g["id"], op("replace", "displayName", uniq("burst")))
+                statuses.append(r.status_code)
+            return statuses
+
+        return fn
+
+    results = run_parallel([worker(i) for i in range(THREADS)])
+    assert all(s in (200, 204) for st in results for s in st), results
+    assert scim.member_ids(g["id"]) == {u for a in adds for u in a}
+    got = scim.read("Groups", g["id"])
+    assert int(version_number(got["meta"]["version"])) == v0 + THREADS * per_thread + 1
+    r = scim.get(f"/Groups/{g['id']}")
+    assert r.headers["ETag"] == got["meta"]["version"]
+    # the current version is the one If-Match accepts, an older one is refused
+    stale = f'W/"{v0 + THREADS * per_thread}"'
+    assert cs[0].patch_resource("Groups", g["id"], op("replace", "displayName", uniq("late")),
+                                headers={"If-Match": stale}).status_code == 412

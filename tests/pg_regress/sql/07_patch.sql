@@ -65,10 +65,41 @@ SELECT scim.scim_patch('Group', gid('crew'), p(jsonb_build_array(jsonb_build_obj
 SELECT try(format($$ SELECT scim.scim_patch('Group', %L, %L) $$, gid('crew2'), p(jsonb_build_array(
        jsonb_build_object('op', 'replace', 'path', 'displayName', 'value', 'crew3'),
        jsonb_build_object('op', 'add', 'path', 'members', 'value', jsonb_build_array(jsonb_build_object('value', '00000000-0000-0000-0000-0000000000ff'))))))) AS result;
-SELECT display_name, version, (SELECT count(*) FROM scim.members m WHERE m.group_id = g.id) AS members
+SELECT display_name, scim.scim_get('Group', g.id::text)->'meta'->>'version' AS version,
+       (SELECT count(*) FROM scim.members m WHERE m.group_id = g.id) AS members
   FROM scim.groups g WHERE g.id = gid('crew2')::uuid;
 -- Remove all members (no filter, no value).
 SELECT scim.scim_patch('Group', gid('crew2'), p('[{"op": "remove", "path": "members"}]'))->'meta'->>'version' AS version;
 SELECT count(*) AS left_members FROM scim.members WHERE group_id = gid('crew2')::uuid;
+-- Membership-only PATCHes take no row lock: each adds one row to
+-- scim.member_writes, and the group's version is the row's plus their sum.
+-- Forty of them: the version steps by exactly one each time, rows are
+-- folded (bounded), and filters, If-Match and rendering agree.
+CREATE TEMP TABLE seen (i int, version text, last_modified timestamptz);
+DO $$
+DECLARE r jsonb;
+BEGIN
+    FOR i IN 1..40 LOOP
+        r := scim.scim_patch('Group', gid('crew2'), p(jsonb_build_array(jsonb_build_object(
+               'op', CASE WHEN i % 2 = 1 THEN 'add' ELSE 'remove' END, 'path', 'members',
+               'value', jsonb_build_array(jsonb_build_object('value', uid('m1')))))));
+        INSERT INTO seen VALUES (i, r->'meta'->>'version', (r->'meta'->>'lastModified')::timestamptz);
+    END LOOP;
+END $$;
+SELECT count(DISTINCT version) AS distinct_versions,
+       bool_and(version = format('W/"%s"', (SELECT (replace(replace(version, 'W/"', ''), '"', ''))::int FROM seen WHERE i = 1) + i - 1)) AS one_step_each,
+       bool_and(last_modified >= coalesce((SELECT s2.last_modified FROM seen s2 WHERE s2.i = seen.i - 1), last_modified)) AS last_modified_moves
+  FROM seen;
+SELECT count(*) <= 33 AS rows_folded, sum(n) AS writes_counted FROM scim.member_writes WHERE group_id = gid('crew2')::uuid;
+SELECT (SELECT version FROM seen WHERE i = 40) = scim.scim_get('Group', gid('crew2'))->'meta'->>'version' AS get_agrees,
+       scim.scim_list('Group', format('meta.version eq %s', to_json((SELECT version FROM seen WHERE i = 40))))->'totalResults' AS filter_finds_it,
+       scim.scim_list('Group', format('meta.lastModified ge "%s"', (SELECT to_char(last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM seen WHERE i = 40)))->'totalResults' AS last_modified_filter;
+SELECT try(format($$ SELECT scim.scim_patch('Group', %L, %L, %L) $$, gid('crew2'),
+       p('[{"op": "replace", "path": "displayName", "value": "crew2b"}]'), (SELECT version FROM seen WHERE i = 39))) AS stale_if_match;
+SELECT scim.scim_patch('Group', gid('crew2'), p('[{"op": "replace", "path": "displayName", "value": "crew2b"}]'),
+       (SELECT version FROM seen WHERE i = 40))->'meta'->>'version' = format('W/"%s"', (SELECT replace(replace(version, 'W/"', ''), '"', '')::int + 1 FROM seen WHERE i = 40)) AS attribute_write_steps_on;
+-- Deleting the group takes its rows along.
+SELECT scim.scim_delete('Group', gid('crew2b'));
+SELECT count(*) AS rows_left FROM scim.member_writes WHERE group_id NOT IN (SELECT id FROM scim.groups);
 DROP FUNCTION p(jsonb);
 RESET scim.tenant;

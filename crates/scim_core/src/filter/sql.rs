@@ -57,6 +57,34 @@ LEFT JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.member_id";
 const GROUP_DISPLAY_JOINS: &str =
     " LEFT JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id";
 
+/// A group row `r`'s version: the row's own plus the membership writes
+/// recorded since it was last written (`scim.member_writes`,
+/// sql/storage.sql). The one statement of the rule: rendering
+/// (src/store/render.rs), the writers' If-Match check and `meta.version`
+/// filters and sorts use it.
+pub const GROUP_VERSION_SQL: &str =
+    "(r.version + coalesce((SELECT sum(w.n) FROM scim.member_writes w \
+WHERE w.tenant_id = r.tenant_id AND w.group_id = r.id), 0))::bigint";
+
+/// A group row `r`'s lastModified, by the same rule as [`GROUP_VERSION_SQL`].
+pub const GROUP_LAST_MODIFIED_SQL: &str = "greatest(r.last_modified, (SELECT max(w.at) \
+FROM scim.member_writes w WHERE w.tenant_id = r.tenant_id AND w.group_id = r.id))";
+
+/// `meta.lastModified` and `meta.version` (its number) of a row `r` of `rt`.
+fn meta_last_modified(rt: &ResourceTypeDef) -> &'static str {
+    match rt.kind {
+        ResourceKind::Group => GROUP_LAST_MODIFIED_SQL,
+        ResourceKind::User => "r.last_modified",
+    }
+}
+
+fn meta_version(rt: &ResourceTypeDef) -> &'static str {
+    match rt.kind {
+        ResourceKind::Group => GROUP_VERSION_SQL,
+        ResourceKind::User => "r.version",
+    }
+}
+
 /// Where the sub-attributes of the current complex value live.
 #[derive(Clone, Debug)]
 enum Ctx {
@@ -236,8 +264,8 @@ impl Compiler<'_> {
             },
             Ctx::Meta => match sub.name {
                 "created" => Leaf::Ts("r.created".into()),
-                "lastModified" => Leaf::Ts("r.last_modified".into()),
-                "version" => Leaf::Text("('W/\"' || r.version || '\"')".into()),
+                "lastModified" => Leaf::Ts(meta_last_modified(self.rt).into()),
+                "version" => Leaf::Text(format!("('W/\"' || {} || '\"')", meta_version(self.rt))),
                 "resourceType" => Leaf::Text(format!("'{}'", self.rt.name)),
                 _ => return Err(internal("meta.location is not filterable")),
             },
@@ -626,8 +654,8 @@ pub fn compile_sort_key(rt: &ResourceTypeDef, attr_path: &str) -> ScimResult<Str
         },
         Some(sub) if is_meta(&a) => match sub.name {
             "created" => "r.created".into(),
-            "lastModified" => "r.last_modified".into(),
-            "version" => "r.version".into(),
+            "lastModified" => meta_last_modified(rt).into(),
+            "version" => meta_version(rt).into(),
             _ => return bad("not sortable"),
         },
         Some(sub) if !a.attr.multi_valued => json_key(json_value(&a), sub.name),

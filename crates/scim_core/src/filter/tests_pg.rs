@@ -451,7 +451,9 @@ CREATE TABLE scim.groups (tenant_id uuid NOT NULL, id uuid NOT NULL, display_nam
 created timestamptz NOT NULL, last_modified timestamptz NOT NULL, version bigint NOT NULL, resource jsonb NOT NULL, \
 PRIMARY KEY (tenant_id, id));\n\
 CREATE TABLE scim.members (tenant_id uuid NOT NULL, group_id uuid NOT NULL, member_id uuid NOT NULL, \
-member_type text NOT NULL, PRIMARY KEY (tenant_id, group_id, member_id));\n",
+member_type text NOT NULL, PRIMARY KEY (tenant_id, group_id, member_id));\n\
+CREATE TABLE scim.member_writes (tenant_id uuid NOT NULL, group_id uuid NOT NULL, n bigint NOT NULL, \
+at timestamptz NOT NULL);\n",
     );
     for u in users() {
         let b = &u.body;

@@ -79,5 +79,5 @@ mod tests;
 pub use apply::{apply, PatchOutcome};
 pub use members::{DeltaBuilder, MemberDelta};
 pub use path::{parse_path, PatchPath, Target};
-pub use request::{parse_request, PatchOp, PatchOpKind, PATCH_OP_SCHEMA};
+pub use request::{parse_request, touches_only_members, PatchOp, PatchOpKind, PATCH_OP_SCHEMA};
 pub use selector::ValueSelector;

@@ -8,7 +8,7 @@ use super::path::{parse_path, PatchPath, Target};
 use crate::error::{ScimError, ScimResult};
 use crate::interrupt;
 use crate::limits::{self, Limits};
-use crate::schema::{Mutability, ResourceKind, ResourceTypeDef};
+use crate::schema::{AttrScope, Mutability, ResourceKind, ResourceTypeDef};
 use serde_json::Value;
 
 /// The PatchOp message schema URN.
@@ -41,6 +41,30 @@ pub struct PatchOp {
     /// Always present for `add`/`replace` (possibly `null`); optional for
     /// `remove` (Entra's legacy member removal carries one).
     pub value: Option<Value>,
+}
+
+/// Whether every operation targets a group's `members` and nothing else
+/// (`add`/`replace`/`remove` with a `members` path, with or without a
+/// value filter; or a path-less value whose only attribute is `members`).
+/// Such a request is a pure membership delta: its effect does not depend
+/// on the group's other attributes, so the store can apply it without
+/// serialising on the group row.
+pub fn touches_only_members(rt: &ResourceTypeDef, ops: &[PatchOp]) -> bool {
+    let is_members = |path: &PatchPath| {
+        matches!(&path.target, Target::Attr { attr, .. }
+            if rt.kind == ResourceKind::Group
+                && attr.scope == AttrScope::Core
+                && attr.attr.name == "members"
+                && attr.sub.is_none())
+    };
+    !ops.is_empty()
+        && ops.iter().all(|op| match (&op.path, &op.value) {
+            (Some(path), _) => is_members(path),
+            (None, Some(Value::Object(attrs))) => attrs.iter().all(|(k, _)| {
+                k.eq_ignore_ascii_case("schemas") || parse_path(rt, k).is_ok_and(|p| is_members(&p))
+            }),
+            _ => false,
+        })
 }
 
 /// Validate a PATCH body. Errors are 400 with `invalidSyntax` (message
