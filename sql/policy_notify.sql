@@ -146,17 +146,24 @@ BEGIN
     PERFORM scim._policy_graph_changed(ARRAY(
         SELECT DISTINCT c.tenant_id FROM changed c WHERE c.member_type = 'Group'));
     FOR r IN
+        -- Each recursive step looks its edges up per row (LATERAL: the
+        -- members indexes), never joining the whole membership table: a
+        -- hash join there made every membership write scan all tenants'
+        -- memberships. `changed` joins in as edges too: removed ones are
+        -- gone from scim.members but still count for this change.
         WITH RECURSIVE
-        edges AS NOT MATERIALIZED (
-            SELECT m.tenant_id, m.group_id, m.member_id, m.member_type FROM scim.members m
-            UNION ALL
-            SELECT c.tenant_id, c.group_id, c.member_id, c.member_type FROM changed c),
         -- each changed edge's group and its ancestors
         up(tenant_id, root, id) AS (
             SELECT DISTINCT c.tenant_id, c.group_id, c.group_id FROM changed c
           UNION
             SELECT u.tenant_id, u.root, e.group_id
-              FROM up u JOIN edges e ON e.tenant_id = u.tenant_id AND e.member_id = u.id),
+              FROM up u
+             CROSS JOIN LATERAL (
+                   SELECT m.group_id FROM scim.members m
+                    WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id
+                   UNION ALL
+                   SELECT c.group_id FROM changed c
+                    WHERE c.tenant_id = u.tenant_id AND c.member_id = u.id) e),
         bound AS (
             SELECT DISTINCT u.tenant_id, u.root FROM up u
              WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b
@@ -168,7 +175,13 @@ BEGIN
               FROM changed c JOIN bound b ON b.tenant_id = c.tenant_id AND b.root = c.group_id
           UNION
             SELECT d.tenant_id, e.member_id, e.member_type
-              FROM down d JOIN edges e ON e.tenant_id = d.tenant_id AND e.group_id = d.id
+              FROM down d
+             CROSS JOIN LATERAL (
+                   SELECT m.member_id, m.member_type FROM scim.members m
+                    WHERE m.tenant_id = d.tenant_id AND m.group_id = d.id
+                   UNION ALL
+                   SELECT c.member_id, c.member_type FROM changed c
+                    WHERE c.tenant_id = d.tenant_id AND c.group_id = d.id) e
              WHERE d.kind = 'Group')
         SELECT d.tenant_id, array_agg(DISTINCT d.id) AS users
           FROM down d

@@ -434,6 +434,184 @@ $$;
 
 --   storage
 
+-- The HTTP entry points: scim_http (what the gateway calls) and
+-- scim_postgrest (what PostgREST calls), around the Rust dispatcher
+-- scim._http_dispatch (src/http/).
+
+-- HTTP -------------------------------------------------------------------
+-- scim_http and scim_postgrest authenticate every request by its bearer
+-- token, so they are the two functions a web role may execute; they run
+-- as the extension owner (SECURITY DEFINER, fixed search_path). Every
+-- other function is revoked from PUBLIC at the end of this script: the SQL
+-- API trusts its caller with the tenant GUC, so only roles you GRANT it to
+-- (your app backend) may call it.
+-- (0.1.0 has the type scim.http_response.)
+
+-- A SQL error → a SCIM error response. Our own errors carry
+-- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
+CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
+RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    info   jsonb;
+    status int;
+    stype  text;
+    body   jsonb;
+    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
+BEGIN
+    BEGIN
+        -- The first line: pgrx may append a backtrace to re-raised errors.
+        info := split_part(detail, E'\n', 1)::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        info := NULL;
+    END;
+    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
+        status := (info->>'status')::int;
+        stype := info->>'scimType';
+    ELSIF sqlstate = '23505' THEN
+        status := 409; stype := 'uniqueness';
+    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
+        status := 400; stype := 'invalidValue';
+    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
+        status := 409; stype := NULL;
+        message := 'the resource was modified concurrently; retry: ' || message;
+    ELSIF sqlstate = '57014' THEN
+        status := 503; stype := NULL;
+    ELSIF sqlstate = '25006' THEN
+        -- A write on a hot standby: the gateway sends writes to the primary.
+        status := 503; stype := NULL;
+        message := 'this server is a read-only replica; send writes to the primary: ' || message;
+    ELSE
+        status := 500; stype := NULL;
+        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
+    END IF;
+    body := jsonb_build_object(
+        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
+        'status', status::text,
+        'detail', message);
+    IF stype IS NOT NULL THEN
+        body := body || jsonb_build_object('scimType', stype);
+    END IF;
+    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
+        -- A token was presented and is not valid (RFC 6750 §3.1).
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
+    ELSIF status = 401 THEN
+        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
+    END IF;
+    RETURN ROW(status, hdrs, body)::scim.http_response;
+END
+$$;
+
+-- One request in a sub-transaction: a request that fails leaves no partial
+-- write, and its error becomes a SCIM error response. `tenant` NULL means
+-- "authenticate by the bearer token"; Bulk passes the tenant it already
+-- authenticated. Owner-only.
+-- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
+-- outside the sub-transaction: it logs writes and failures (so a failed
+-- request is logged although its work rolled back) and returns the
+-- internal headers a gateway asked for (x-scim-internal).
+CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    r jsonb;
+    res scim.http_response;
+    extra jsonb;
+    m text; d text; s text;
+BEGIN
+    BEGIN
+        r := scim._http_dispatch(tenant, method, path, query, headers, body);
+        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
+        res := scim._http_error(s, m, d);
+    END;
+    extra := scim._http_finish(
+        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
+        headers->>'x-request-id', body, res.status,
+        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
+        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
+        res.headers->>'ETag',
+        CASE WHEN res.status = 201 THEN res.body->>'id' END,
+        started);
+    IF extra IS NOT NULL THEN
+        res.headers := coalesce(res.headers, '{}') || extra;
+    END IF;
+    RETURN res;
+END
+$$;
+
+-- The one HTTP entry point (the gateway calls it; scim_postgrest too).
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
+-- DEFINER, pinned search_path) is parsed and planned again on every call;
+-- PL/pgSQL keeps its expression's plan for the session.
+CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
+                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
+RETURNS scim.http_response LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN scim._http(NULL, method, path, query, headers, body);
+END
+$$;
+
+-- PostgREST exposure (see examples/postgrest/): nginx rewrites
+-- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
+-- method, path, query and bearer token in x-scim-* headers. One unnamed
+-- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
+-- are ordinary results with response.status set, never RAISEs, and the
+-- failed write is still rolled back (scim_http's sub-transaction).
+CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
+    fwd     jsonb;
+    res     scim.http_response;
+    out_hdr jsonb;
+BEGIN
+    -- Forward every request header except PostgREST's own Authorization
+    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
+    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
+      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
+    IF req ? 'x-scim-authorization' THEN
+        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
+    END IF;
+    -- The public base URL: the GUC scim.public_url when the administrator
+    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
+    -- sets from its own configuration, replacing any the client sent
+    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
+    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
+        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
+    END IF;
+    res := scim.scim_http(
+        method,
+        coalesce(req->>'x-scim-path', '/'),
+        req->>'x-scim-query',
+        fwd,
+        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
+    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
+      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
+    PERFORM set_config('response.status', res.status::text, true);
+    PERFORM set_config('response.headers', out_hdr::text, true);
+    RETURN res.body;
+END
+$$;
+
+--   storage
+
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+$$;
+
+--   storage
+
 -- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
 --
 -- Policies are named documents per tenant (scim.policies), bound to groups
@@ -552,17 +730,172 @@ $$;
 
 --   storage
 
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+-- The change feed: scim_changes(after, limit) (README "Provisioning log
+-- and change feed").
+--
+-- The promise: a consumer that stores the last change number it read
+-- never misses a committed change and never sees an uncommitted one, even
+-- when writers commit in another order than they wrote.
+--
+-- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
+-- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
+-- missed for ever. So writers only append PENDING rows (change_no NULL,
+-- with their transaction id), and change numbers are handed out later, by
+-- the reader, to pending rows whose writer is older than the xmin of the
+-- reader's snapshot: every such writer has ended, so its rows are either
+-- visible (committed) or gone (rolled back) and can never appear later.
+-- Numbering runs under one transaction-level advisory lock, so batches are
+-- numbered and committed one after the other: every number a reader can
+-- see was handed out after every smaller one became visible.
+--
+-- Cost: one row per changed resource (statement-level triggers, one INSERT
+-- per statement) and, in the reader, one UPDATE of the rows that became
+-- ready, serialised across readers. A long-running transaction holds back
+-- xmin and so delays (never loses) the feed. On a hot standby, or under
+-- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
+-- numbered (a prefix of the feed, so still never a gap).
+
+CREATE TABLE scim.changes (
+    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id     uuid NOT NULL,
+    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    change_no     bigint,                 -- NULL until the change is numbered
+    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
+    resource_id   uuid NOT NULL,
+    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
+                                                     'delete', 'member_add', 'member_remove')),
+    version       bigint,                 -- the resource's version after the change
+    member_id     uuid,                   -- member_add / member_remove
+    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
+CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
+CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
+CREATE SEQUENCE scim.change_numbers AS bigint;
+-- Writers: statement-level triggers, one INSERT per statement. Rows of a
+-- tenant being deleted are not recorded (its resources go with it).
+-- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
+-- it to its tenant's rows) is in the feed too, without granting it the
+-- feed's table; the rows come only from the statement's transition tables.
+CREATE FUNCTION scim._changes_resources() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT n.tenant_id, kind, n.id, 'create', n.version FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT o.tenant_id, kind, o.id, 'delete', o.version FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = o.tenant_id);
+    ELSE
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT n.tenant_id, kind, n.id,
+               CASE WHEN kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active')
+                    THEN CASE WHEN (to_jsonb(n)->>'active')::boolean IS FALSE THEN 'deactivate' ELSE 'activate' END
+                    ELSE 'update' END,
+               n.version
+          FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+         WHERE n.version IS DISTINCT FROM o.version
+            OR (kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active'));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+
+CREATE FUNCTION scim._changes_members() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
+    ELSE
+        -- A deleted group's memberships go with it (its 'delete' says so).
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
+         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+
+-- Number the pending changes whose writers have ended (see the top of
+-- this file). Returns how many were numbered.
+CREATE FUNCTION scim._changes_number() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE numbered bigint;
+BEGIN
+    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
+    -- One numberer at a time, until it commits. The next statement takes
+    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
+    PERFORM pg_advisory_xact_lock(8386218497125364014);
+    WITH ready AS (
+        SELECT c.pending_id FROM scim.changes c
+         WHERE c.change_no IS NULL
+           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY c.writer_xid, c.pending_id
+    ), numbered_rows AS (
+        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
+    )
+    UPDATE scim.changes c SET change_no = nr.n
+      FROM numbered_rows nr
+     WHERE c.pending_id = nr.pending_id;
+    GET DIAGNOSTICS numbered = ROW_COUNT;
+    RETURN numbered;
+END
+$$;
+
+-- The current tenant's committed changes after change number `after`, in
+-- order, at most `max_rows` (1 to 10,000).
+CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
+RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
+               version bigint, member_id uuid, at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    PERFORM scim._changes_number();
+    RETURN QUERY
+        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
+          FROM scim.changes c
+         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
+         ORDER BY c.change_no
+         LIMIT max_rows;
+END
+$$;
+
+-- Numbered changes older than the retention (scim.settings
+-- 'change_feed_retention', default 7 days) are deleted. Returns how many.
+CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('change_feed_retention', '7 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
 $$;
 
 --   policy_admin
@@ -715,17 +1048,24 @@ BEGIN
     PERFORM scim._policy_graph_changed(ARRAY(
         SELECT DISTINCT c.tenant_id FROM changed c WHERE c.member_type = 'Group'));
     FOR r IN
+        -- Each recursive step looks its edges up per row (LATERAL: the
+        -- members indexes), never joining the whole membership table: a
+        -- hash join there made every membership write scan all tenants'
+        -- memberships. `changed` joins in as edges too: removed ones are
+        -- gone from scim.members but still count for this change.
         WITH RECURSIVE
-        edges AS NOT MATERIALIZED (
-            SELECT m.tenant_id, m.group_id, m.member_id, m.member_type FROM scim.members m
-            UNION ALL
-            SELECT c.tenant_id, c.group_id, c.member_id, c.member_type FROM changed c),
         -- each changed edge's group and its ancestors
         up(tenant_id, root, id) AS (
             SELECT DISTINCT c.tenant_id, c.group_id, c.group_id FROM changed c
           UNION
             SELECT u.tenant_id, u.root, e.group_id
-              FROM up u JOIN edges e ON e.tenant_id = u.tenant_id AND e.member_id = u.id),
+              FROM up u
+             CROSS JOIN LATERAL (
+                   SELECT m.group_id FROM scim.members m
+                    WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id
+                   UNION ALL
+                   SELECT c.group_id FROM changed c
+                    WHERE c.tenant_id = u.tenant_id AND c.member_id = u.id) e),
         bound AS (
             SELECT DISTINCT u.tenant_id, u.root FROM up u
              WHERE EXISTS (SELECT 1 FROM scim.policy_bindings b
@@ -737,7 +1077,13 @@ BEGIN
               FROM changed c JOIN bound b ON b.tenant_id = c.tenant_id AND b.root = c.group_id
           UNION
             SELECT d.tenant_id, e.member_id, e.member_type
-              FROM down d JOIN edges e ON e.tenant_id = d.tenant_id AND e.group_id = d.id
+              FROM down d
+             CROSS JOIN LATERAL (
+                   SELECT m.member_id, m.member_type FROM scim.members m
+                    WHERE m.tenant_id = d.tenant_id AND m.group_id = d.id
+                   UNION ALL
+                   SELECT c.member_id, c.member_type FROM changed c
+                    WHERE c.tenant_id = d.tenant_id AND c.group_id = d.id) e
              WHERE d.kind = 'Group')
         SELECT d.tenant_id, array_agg(DISTINCT d.id) AS users
           FROM down d
@@ -929,461 +1275,6 @@ CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users
 CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
-
---   storage
-
--- The HTTP entry points: scim_http (what the gateway calls) and
--- scim_postgrest (what PostgREST calls), around the Rust dispatcher
--- scim._http_dispatch (src/http/).
-
--- HTTP -------------------------------------------------------------------
--- scim_http and scim_postgrest authenticate every request by its bearer
--- token, so they are the two functions a web role may execute; they run
--- as the extension owner (SECURITY DEFINER, fixed search_path). Every
--- other function is revoked from PUBLIC at the end of this script: the SQL
--- API trusts its caller with the tenant GUC, so only roles you GRANT it to
--- (your app backend) may call it.
--- (0.1.0 has the type scim.http_response.)
-
--- A SQL error → a SCIM error response. Our own errors carry
--- {"status":…,"scimType":…} in DETAIL; anything else is mapped by SQLSTATE.
-CREATE FUNCTION scim._http_error(sqlstate text, message text, detail text)
-RETURNS scim.http_response LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    info   jsonb;
-    status int;
-    stype  text;
-    body   jsonb;
-    hdrs   jsonb := '{"Content-Type": "application/scim+json"}';
-BEGIN
-    BEGIN
-        -- The first line: pgrx may append a backtrace to re-raised errors.
-        info := split_part(detail, E'\n', 1)::jsonb;
-    EXCEPTION WHEN OTHERS THEN
-        info := NULL;
-    END;
-    IF jsonb_typeof(info) = 'object' AND info ? 'status' THEN
-        status := (info->>'status')::int;
-        stype := info->>'scimType';
-    ELSIF sqlstate = '23505' THEN
-        status := 409; stype := 'uniqueness';
-    ELSIF sqlstate IN ('22P02', '22023', '2202E', '22003', '22004', '22007', '22008', '22021', '54000', '54001') THEN
-        status := 400; stype := 'invalidValue';
-    ELSIF sqlstate IN ('40001', '40P01', '55P03') THEN
-        status := 409; stype := NULL;
-        message := 'the resource was modified concurrently; retry: ' || message;
-    ELSIF sqlstate = '57014' THEN
-        status := 503; stype := NULL;
-    ELSIF sqlstate = '25006' THEN
-        -- A write on a hot standby: the gateway sends writes to the primary.
-        status := 503; stype := NULL;
-        message := 'this server is a read-only replica; send writes to the primary: ' || message;
-    ELSE
-        status := 500; stype := NULL;
-        message := 'internal error (SQLSTATE ' || sqlstate || '): ' || message;
-    END IF;
-    body := jsonb_build_object(
-        'schemas', jsonb_build_array('urn:ietf:params:scim:api:messages:2.0:Error'),
-        'status', status::text,
-        'detail', message);
-    IF stype IS NOT NULL THEN
-        body := body || jsonb_build_object('scimType', stype);
-    END IF;
-    IF status = 401 AND (message LIKE 'invalid or revoked token%' OR message LIKE 'the token expired%') THEN
-        -- A token was presented and is not valid (RFC 6750 §3.1).
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\", error=\"invalid_token\""}';
-    ELSIF status = 401 THEN
-        hdrs := hdrs || '{"WWW-Authenticate": "Bearer realm=\"scim\""}';
-    END IF;
-    RETURN ROW(status, hdrs, body)::scim.http_response;
-END
-$$;
-
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
-
--- The one HTTP entry point (the gateway calls it; scim_postgrest too).
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
--- DEFINER, pinned search_path) is parsed and planned again on every call;
--- PL/pgSQL keeps its expression's plan for the session.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN scim._http(NULL, method, path, query, headers, body);
-END
-$$;
-
--- PostgREST exposure (see examples/postgrest/): nginx rewrites
--- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
--- method, path, query and bearer token in x-scim-* headers. One unnamed
--- jsonb parameter, so PostgREST passes the whole request body. SCIM errors
--- are ordinary results with response.status set, never RAISEs, and the
--- failed write is still rolled back (scim_http's sub-transaction).
-CREATE FUNCTION scim.scim_postgrest(jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    req     jsonb := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
-    method  text := upper(coalesce(req->>'x-scim-method', 'GET'));
-    fwd     jsonb;
-    res     scim.http_response;
-    out_hdr jsonb;
-BEGIN
-    -- Forward every request header except PostgREST's own Authorization
-    -- (a JWT slot); the SCIM bearer token travels in x-scim-authorization.
-    SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO fwd
-      FROM jsonb_each(req) WHERE key NOT IN ('authorization', 'x-scim-authorization', 'x-scim-internal');
-    IF req ? 'x-scim-authorization' THEN
-        fwd := fwd || jsonb_build_object('authorization', req->>'x-scim-authorization');
-    END IF;
-    -- The public base URL: the GUC scim.public_url when the administrator
-    -- set it (ALTER ROLE … SET), else X-Scim-Base-Url, which nginx always
-    -- sets from its own configuration, replacing any the client sent
-    -- (examples/postgrest/nginx.conf). scim_http itself reads only the GUC.
-    IF coalesce(current_setting('scim.public_url', true), '') = '' AND req ? 'x-scim-base-url' THEN
-        PERFORM set_config('scim.public_url', req->>'x-scim-base-url', true);
-    END IF;
-    res := scim.scim_http(
-        method,
-        coalesce(req->>'x-scim-path', '/'),
-        req->>'x-scim-query',
-        fwd,
-        CASE WHEN $1 IS NULL OR (method IN ('GET', 'DELETE') AND $1 = '{}'::jsonb) THEN NULL ELSE $1::text END);
-    SELECT coalesce(jsonb_agg(jsonb_build_object(key, value)), '[]') INTO out_hdr
-      FROM jsonb_each(res.headers) WHERE key NOT ILIKE 'x-scim-internal-%';
-    PERFORM set_config('response.status', res.status::text, true);
-    PERFORM set_config('response.headers', out_hdr::text, true);
-    RETURN res.body;
-END
-$$;
-
---   storage
-
--- The change feed: scim_changes(after, limit) (README "Provisioning log
--- and change feed").
---
--- The promise: a consumer that stores the last change number it read
--- never misses a committed change and never sees an uncommitted one, even
--- when writers commit in another order than they wrote.
---
--- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
--- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
--- missed for ever. So writers only append PENDING rows (change_no NULL,
--- with their transaction id), and change numbers are handed out later, by
--- the reader, to pending rows whose writer is older than the xmin of the
--- reader's snapshot: every such writer has ended, so its rows are either
--- visible (committed) or gone (rolled back) and can never appear later.
--- Numbering runs under one transaction-level advisory lock, so batches are
--- numbered and committed one after the other: every number a reader can
--- see was handed out after every smaller one became visible.
---
--- Cost: one row per changed resource (statement-level triggers, one INSERT
--- per statement) and, in the reader, one UPDATE of the rows that became
--- ready, serialised across readers. A long-running transaction holds back
--- xmin and so delays (never loses) the feed. On a hot standby, or under
--- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
--- numbered (a prefix of the feed, so still never a gap).
-
-CREATE TABLE scim.changes (
-    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tenant_id     uuid NOT NULL,
-    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-    change_no     bigint,                 -- NULL until the change is numbered
-    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
-    resource_id   uuid NOT NULL,
-    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
-                                                     'delete', 'member_add', 'member_remove')),
-    version       bigint,                 -- the resource's version after the change
-    member_id     uuid,                   -- member_add / member_remove
-    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
-);
-CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
-CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
-CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
-CREATE SEQUENCE scim.change_numbers AS bigint;
--- Writers: statement-level triggers, one INSERT per statement. Rows of a
--- tenant being deleted are not recorded (its resources go with it).
--- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
--- it to its tenant's rows) is in the feed too, without granting it the
--- feed's table; the rows come only from the statement's transition tables.
-CREATE FUNCTION scim._changes_resources() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id, 'create', n.version FROM new_rows n;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT o.tenant_id, kind, o.id, 'delete', o.version FROM old_rows o
-         WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = o.tenant_id);
-    ELSE
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id,
-               CASE WHEN kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active')
-                    THEN CASE WHEN (to_jsonb(n)->>'active')::boolean IS FALSE THEN 'deactivate' ELSE 'activate' END
-                    ELSE 'update' END,
-               n.version
-          FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
-         WHERE n.version IS DISTINCT FROM o.version
-            OR (kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active'));
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-
-CREATE FUNCTION scim._changes_members() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
-    ELSE
-        -- A deleted group's memberships go with it (its 'delete' says so).
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
-         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-
--- Number the pending changes whose writers have ended (see the top of
--- this file). Returns how many were numbered.
-CREATE FUNCTION scim._changes_number() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE numbered bigint;
-BEGIN
-    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
-        RETURN 0;
-    END IF;
-    -- One numberer at a time, until it commits. The next statement takes
-    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
-    PERFORM pg_advisory_xact_lock(8386218497125364014);
-    WITH ready AS (
-        SELECT c.pending_id FROM scim.changes c
-         WHERE c.change_no IS NULL
-           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY c.writer_xid, c.pending_id
-    ), numbered_rows AS (
-        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
-    )
-    UPDATE scim.changes c SET change_no = nr.n
-      FROM numbered_rows nr
-     WHERE c.pending_id = nr.pending_id;
-    GET DIAGNOSTICS numbered = ROW_COUNT;
-    RETURN numbered;
-END
-$$;
-
--- The current tenant's committed changes after change number `after`, in
--- order, at most `max_rows` (1 to 10,000).
-CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
-RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
-               version bigint, member_id uuid, at timestamptz)
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    PERFORM scim._changes_number();
-    RETURN QUERY
-        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
-          FROM scim.changes c
-         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
-         ORDER BY c.change_no
-         LIMIT max_rows;
-END
-$$;
-
--- Numbered changes older than the retention (scim.settings
--- 'change_feed_retention', default 7 days) are deleted. Returns how many.
-CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('change_feed_retention', '7 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    RETURN gone;
-END
-$$;
-
---   changes
-
--- The provisioning log (README "Provisioning log and change feed"): one row
--- per write request and per failed request (4xx included), written by
--- scim._http after the request's sub-transaction, so a failed request is
--- logged although its work was rolled back. Reads only when the tenant
--- opts in (scim_provisioning_log_configure). The row is written by
--- src/provisioning_log.rs; this file holds the table and the read side.
-
-CREATE TABLE scim.provisioning_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
-    credential_id    uuid,          -- a token or an OAuth client
-    credential_label text,
-    sql_role         text NOT NULL DEFAULT session_user,
-    method           text NOT NULL,
-    path             text NOT NULL,
-    resource_type    text,
-    resource_id      text,
-    status           int NOT NULL,
-    scim_type        text,
-    detail           text,
-    request_id       text,
-    duration_ms      double precision,
-    version_before   bigint,
-    version_after    bigint,
-    attributes       text[],        -- attribute names the request wrote
-    request_body     jsonb          -- only when the tenant opts in; never passwords
-);
-CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
--- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
--- insert (the prune is its only reader).
-CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
--- The current tenant's log, newest first, filtered by time, status range,
--- resource type and id; `before_id` pages backwards (the last id seen).
-CREATE FUNCTION scim.scim_provisioning_log(
-    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
-    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
-    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
-RETURNS SETOF scim.provisioning_log
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    RETURN QUERY
-        SELECT l.* FROM scim.provisioning_log l
-         WHERE l.tenant_id = tenant
-           AND (since IS NULL OR l.at >= since)
-           AND (until IS NULL OR l.at < until)
-           AND (min_status IS NULL OR l.status >= min_status)
-           AND (max_status IS NULL OR l.status <= max_status)
-           AND (scim_provisioning_log.resource_type IS NULL
-                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
-           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
-           AND (before_id IS NULL OR l.id < before_id)
-         ORDER BY l.at DESC, l.id DESC
-         LIMIT max_rows;
-END
-$$;
-
--- JSON lines for a SIEM: one object per row, oldest first, e.g.
---   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
-CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS SETOF text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
-      FROM scim.provisioning_log l
-     WHERE l.tenant_id = tenant
-       AND (since IS NULL OR l.at >= since)
-       AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id;
-END
-$$;
-
--- Retention, for the log and the change feed (scim.settings rows, kept
--- by pg_dump): NULL leaves a value as it is.
-CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
-    END IF;
-    IF provisioning_log IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-    IF change_feed IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-END
-$$;
-
--- Log rows older than the retention (default 30 days) are deleted, in
--- every tenant; with the change feed's (scim_changes_prune). Run it from
--- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
--- how many log rows went.
-CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('provisioning_log_retention', '30 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    PERFORM scim.scim_changes_prune();
-    RETURN gone;
-END
-$$;
-
--- The current tenant's log as a view (for reporting roles granted SELECT
--- on it; RLS on the table confines direct readers as everywhere else).
-CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
-    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 --   storage
 
@@ -1589,6 +1480,128 @@ BEGIN
     END IF;
 END
 $$;
+
+--   changes
+
+-- The provisioning log (README "Provisioning log and change feed"): one row
+-- per write request and per failed request (4xx included), written by
+-- scim._http after the request's sub-transaction, so a failed request is
+-- logged although its work was rolled back. Reads only when the tenant
+-- opts in (scim_provisioning_log_configure). The row is written by
+-- src/provisioning_log.rs; this file holds the table and the read side.
+
+CREATE TABLE scim.provisioning_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
+    credential_id    uuid,          -- a token or an OAuth client
+    credential_label text,
+    sql_role         text NOT NULL DEFAULT session_user,
+    method           text NOT NULL,
+    path             text NOT NULL,
+    resource_type    text,
+    resource_id      text,
+    status           int NOT NULL,
+    scim_type        text,
+    detail           text,
+    request_id       text,
+    duration_ms      double precision,
+    version_before   bigint,
+    version_after    bigint,
+    attributes       text[],        -- attribute names the request wrote
+    request_body     jsonb          -- only when the tenant opts in; never passwords
+);
+CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
+-- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
+-- insert (the prune is its only reader).
+CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
+-- The current tenant's log, newest first, filtered by time, status range,
+-- resource type and id; `before_id` pages backwards (the last id seen).
+CREATE FUNCTION scim.scim_provisioning_log(
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
+    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
+    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
+RETURNS SETOF scim.provisioning_log
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM scim.provisioning_log l
+         WHERE l.tenant_id = tenant
+           AND (since IS NULL OR l.at >= since)
+           AND (until IS NULL OR l.at < until)
+           AND (min_status IS NULL OR l.status >= min_status)
+           AND (max_status IS NULL OR l.status <= max_status)
+           AND (scim_provisioning_log.resource_type IS NULL
+                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
+           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
+           AND (before_id IS NULL OR l.id < before_id)
+         ORDER BY l.at DESC, l.id DESC
+         LIMIT max_rows;
+END
+$$;
+
+-- JSON lines for a SIEM: one object per row, oldest first, e.g.
+--   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
+CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
+      FROM scim.provisioning_log l
+     WHERE l.tenant_id = tenant
+       AND (since IS NULL OR l.at >= since)
+       AND (until IS NULL OR l.at < until)
+     ORDER BY l.at, l.id;
+END
+$$;
+
+-- Retention, for the log and the change feed (scim.settings rows, kept
+-- by pg_dump): NULL leaves a value as it is.
+CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
+    END IF;
+    IF provisioning_log IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+    IF change_feed IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+END
+$$;
+
+-- Log rows older than the retention (default 30 days) are deleted, in
+-- every tenant; with the change feed's (scim_changes_prune). Run it from
+-- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
+-- how many log rows went.
+CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    PERFORM scim.scim_changes_prune();
+    RETURN gone;
+END
+$$;
+
+-- The current tenant's log as a view (for reporting roles granted SELECT
+-- on it; RLS on the table confines direct readers as everywhere else).
+CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
+    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 CREATE  FUNCTION "_api_tenant"() RETURNS uuid /* pgrx :: Uuid */
 STRICT 
