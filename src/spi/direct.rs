@@ -117,8 +117,11 @@ pub fn for_each_tenant_row(
         // The snapshot an SPI statement of ours would run with: our own
         // earlier writes made visible (as SPI does before each statement),
         // then a fresh snapshot under READ COMMITTED, the transaction's
-        // under REPEATABLE READ and SERIALIZABLE.
-        pg_sys::CommandCounterIncrement();
+        // under REPEATABLE READ and SERIALIZABLE. (A parallel worker may
+        // not advance the command counter, and cannot have written.)
+        if !pg_sys::IsInParallelMode() {
+            pg_sys::CommandCounterIncrement();
+        }
         let snapshot = pg_sys::GetTransactionSnapshot();
         let scan = pg_sys::systable_beginscan(relation, index_id, true, snapshot, 1, &mut key);
         let mut row = Row {

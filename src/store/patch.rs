@@ -34,12 +34,13 @@ pub fn patch(
             users::write(tenant, uid, out.resource, out.password)
         }
         ResourceKind::Group => {
-            // A membership-only request without If-Match is a pure delta:
-            // it holds the group with KEY SHARE instead of the writers'
-            // row lock, so IdPs' parallel PATCHes of one group's members
-            // do not queue behind each other's commits. Attribute changes
-            // and conditional requests still lock the row.
-            let members_only = if_match.is_none() && patch::touches_only_members(rt, &ops);
+            // Adding and removing named members without If-Match is a pure
+            // delta: it holds the group with KEY SHARE instead of the
+            // writers' row lock, so IdPs' parallel PATCHes of one group's
+            // members do not queue behind each other's commits. Attribute
+            // changes, member replacement and conditional requests still
+            // lock the row.
+            let members_only = if_match.is_none() && patch::member_adds_and_removes_only(rt, &ops);
             let (gid, current) = if members_only {
                 rows::key_share(tenant, rt, id)?
             } else {

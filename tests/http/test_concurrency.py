@@ -223,3 +223,17 @@ def test_parallel_member_patches_of_one_group_each_step_the_version(scim):
     stale = f'W/"{v0 + THREADS * per_thread}"'
     assert cs[0].patch_resource("Groups", g["id"], op("replace", "displayName", uniq("late")),
                                 headers={"If-Match": stale}).status_code == 412
+
+
+def test_concurrent_member_replacements_leave_one_whole_list(scim):
+    # `replace members` is not a delta: racing replacements serialise on
+    # the group row, so the result is one request's list, never a mix.
+    g = scim.create_group(members=[scim.create_user()["id"]])
+    lists = [[scim.create_user()["id"] for _ in range(3)] for _ in range(THREADS)]
+    cs = clients(scim)
+    rs = run_parallel([
+        (lambda i=i: cs[i].patch_resource("Groups", g["id"], op("replace", "members", [{"value": u} for u in lists[i]])))
+        for i in range(THREADS)
+    ])
+    assert all(r.status_code in (200, 204) for r in rs), [(r.status_code, r.text[:200]) for r in rs]
+    assert scim.member_ids(g["id"]) in [set(x) for x in lists]

@@ -79,5 +79,7 @@ mod tests;
 pub use apply::{apply, PatchOutcome};
 pub use members::{DeltaBuilder, MemberDelta};
 pub use path::{parse_path, PatchPath, Target};
-pub use request::{parse_request, touches_only_members, PatchOp, PatchOpKind, PATCH_OP_SCHEMA};
+pub use request::{
+    member_adds_and_removes_only, parse_request, PatchOp, PatchOpKind, PATCH_OP_SCHEMA,
+};
 pub use selector::ValueSelector;

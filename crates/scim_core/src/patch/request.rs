@@ -43,25 +43,37 @@ pub struct PatchOp {
     pub value: Option<Value>,
 }
 
-/// Whether every operation targets a group's `members` and nothing else
-/// (`add`/`replace`/`remove` with a `members` path, with or without a
-/// value filter; or a path-less value whose only attribute is `members`).
-/// Such a request is a pure membership delta: its effect does not depend
-/// on the group's other attributes, so the store can apply it without
-/// serialising on the group row.
-pub fn touches_only_members(rt: &ResourceTypeDef, ops: &[PatchOp]) -> bool {
-    let is_members = |path: &PatchPath| {
-        matches!(&path.target, Target::Attr { attr, .. }
+/// Whether the request only adds or removes given group members: `add`
+/// to `members` (with a path, or a path-less value whose only attribute is
+/// `members`), and `remove` of `members` naming what to remove (a value
+/// filter, or Entra's value list). Such a request is a pure delta: its
+/// effect depends neither on the group's other attributes nor on members
+/// it does not name, so it commutes with other such requests and the store
+/// can apply it without serialising on the group row. `replace` of
+/// `members`, and `remove` of all members, are not deltas: two of them
+/// racing must not both keep their own additions.
+pub fn member_adds_and_removes_only(rt: &ResourceTypeDef, ops: &[PatchOp]) -> bool {
+    let members = |path: &PatchPath| match &path.target {
+        Target::Attr { attr, filter }
             if rt.kind == ResourceKind::Group
                 && attr.scope == AttrScope::Core
                 && attr.attr.name == "members"
-                && attr.sub.is_none())
+                && attr.sub.is_none() =>
+        {
+            Some(filter.is_some())
+        }
+        _ => None,
     };
     !ops.is_empty()
-        && ops.iter().all(|op| match (&op.path, &op.value) {
-            (Some(path), _) => is_members(path),
-            (None, Some(Value::Object(attrs))) => attrs.iter().all(|(k, _)| {
-                k.eq_ignore_ascii_case("schemas") || parse_path(rt, k).is_ok_and(|p| is_members(&p))
+        && ops.iter().all(|op| match (op.kind, &op.path, &op.value) {
+            (PatchOpKind::Add, Some(path), _) => members(path) == Some(false),
+            (PatchOpKind::Remove, Some(path), value) => match members(path) {
+                Some(filtered) => filtered || value.as_ref().is_some_and(|v| !v.is_null()),
+                None => false,
+            },
+            (PatchOpKind::Add, None, Some(Value::Object(attrs))) => attrs.iter().all(|(k, _)| {
+                k.eq_ignore_ascii_case("schemas")
+                    || parse_path(rt, k).is_ok_and(|p| members(&p) == Some(false))
             }),
             _ => false,
         })
@@ -302,6 +314,61 @@ mod tests {
 
     fn err(rt: &ResourceTypeDef, body: Value) -> ScimError {
         parse_request(rt, &body, &Limits::default()).unwrap_err()
+    }
+
+    fn deltas_only(rt: &ResourceTypeDef, ops: Value) -> bool {
+        let ops = parse_request(rt, &req(ops), &Limits::default()).unwrap();
+        member_adds_and_removes_only(rt, &ops)
+    }
+
+    #[test]
+    fn member_deltas_are_recognised_and_nothing_else() {
+        let g = &GROUP_TYPE;
+        // IdP shapes: Entra's Add/Remove with value lists, Okta's filter.
+        assert!(deltas_only(
+            g,
+            json!([{"op": "Add", "path": "members", "value": [{"value": "a"}]}])
+        ));
+        assert!(deltas_only(
+            g,
+            json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}]}])
+        ));
+        assert!(deltas_only(
+            g,
+            json!([{"op": "remove", "path": "members[value eq \"a\"]"},
+                                      {"op": "add", "path": "members", "value": [{"value": "b"}]}])
+        ));
+        assert!(deltas_only(
+            g,
+            json!([{"op": "add", "value": {"members": [{"value": "a"}]}}])
+        ));
+        // Not deltas: replacing or clearing the list, other attributes,
+        // users.
+        assert!(!deltas_only(
+            g,
+            json!([{"op": "replace", "path": "members", "value": [{"value": "a"}]}])
+        ));
+        assert!(!deltas_only(
+            g,
+            json!([{"op": "remove", "path": "members"}])
+        ));
+        assert!(!deltas_only(
+            g,
+            json!([{"op": "replace", "value": {"members": [{"value": "a"}]}}])
+        ));
+        assert!(!deltas_only(
+            g,
+            json!([{"op": "add", "value": {"members": [{"value": "a"}], "displayName": "x"}}])
+        ));
+        assert!(!deltas_only(
+            g,
+            json!([{"op": "add", "path": "members", "value": [{"value": "a"}]},
+                                       {"op": "replace", "path": "displayName", "value": "x"}])
+        ));
+        assert!(!deltas_only(
+            &USER_TYPE,
+            json!([{"op": "replace", "path": "displayName", "value": "x"}])
+        ));
     }
 
     #[test]
