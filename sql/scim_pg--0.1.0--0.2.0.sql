@@ -328,6 +328,11 @@ $$;
 -- deleted user or group leaves its groups in an AFTER DELETE statement
 -- trigger (below), which runs after an immediate check would.
 -- (0.1.0 has scim.members: part 3.)
+-- What the member foreign keys look up when a user or group is deleted
+-- (no remaining membership may name it): without these, every delete
+-- scanned all tenants' memberships. Partial: each row is in one of them.
+CREATE INDEX members_member_user ON scim.members (tenant_id, member_user) WHERE member_user IS NOT NULL;
+CREATE INDEX members_member_group ON scim.members (tenant_id, member_group) WHERE member_group IS NOT NULL;
 -- Group-in-group edges only (the policy graph loads them per tenant).
 
 -- Membership writes since a group row was last written, one row per
@@ -430,6 +435,381 @@ CREATE FUNCTION scim._retention(name text, fallback interval) RETURNS interval
 LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT (s.value #>> '{}')::interval FROM scim.settings s WHERE s.name = _retention.name),
                     fallback)
+$$;
+
+--   storage
+
+-- The change feed: scim_changes(after, limit) (README "Provisioning log
+-- and change feed").
+--
+-- The promise: a consumer that stores the last change number it read
+-- never misses a committed change and never sees an uncommitted one, even
+-- when writers commit in another order than they wrote.
+--
+-- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
+-- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
+-- missed for ever. So writers only append PENDING rows (change_no NULL,
+-- with their transaction id), and change numbers are handed out later, by
+-- the reader, to pending rows whose writer is older than the xmin of the
+-- reader's snapshot: every such writer has ended, so its rows are either
+-- visible (committed) or gone (rolled back) and can never appear later.
+-- Numbering runs under one transaction-level advisory lock, so batches are
+-- numbered and committed one after the other: every number a reader can
+-- see was handed out after every smaller one became visible.
+--
+-- Cost: one row per changed resource (statement-level triggers, one INSERT
+-- per statement) and, in the reader, one UPDATE of the rows that became
+-- ready, serialised across readers. A long-running transaction holds back
+-- xmin and so delays (never loses) the feed. On a hot standby, or under
+-- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
+-- numbered (a prefix of the feed, so still never a gap).
+
+CREATE TABLE scim.changes (
+    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id     uuid NOT NULL,
+    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    change_no     bigint,                 -- NULL until the change is numbered
+    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
+    resource_id   uuid NOT NULL,
+    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
+                                                     'delete', 'member_add', 'member_remove')),
+    version       bigint,                 -- the resource's version after the change
+    member_id     uuid,                   -- member_add / member_remove
+    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
+CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
+CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
+CREATE SEQUENCE scim.change_numbers AS bigint;
+-- Writers: statement-level triggers, one INSERT per statement. Rows of a
+-- tenant being deleted are not recorded (its resources go with it).
+-- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
+-- it to its tenant's rows) is in the feed too, without granting it the
+-- feed's table; the rows come only from the statement's transition tables.
+CREATE FUNCTION scim._changes_resources() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT n.tenant_id, kind, n.id, 'create', n.version FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT o.tenant_id, kind, o.id, 'delete', o.version FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = o.tenant_id);
+    ELSE
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
+        SELECT n.tenant_id, kind, n.id,
+               CASE WHEN kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active')
+                    THEN CASE WHEN (to_jsonb(n)->>'active')::boolean IS FALSE THEN 'deactivate' ELSE 'activate' END
+                    ELSE 'update' END,
+               n.version
+          FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+         WHERE n.version IS DISTINCT FROM o.version
+            OR (kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active'));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+
+CREATE FUNCTION scim._changes_members() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
+    ELSE
+        -- A deleted group's memberships go with it (its 'delete' says so).
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
+         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+
+-- Number the pending changes whose writers have ended (see the top of
+-- this file). Returns how many were numbered.
+CREATE FUNCTION scim._changes_number() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE numbered bigint;
+BEGIN
+    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
+    -- One numberer at a time, until it commits. The next statement takes
+    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
+    PERFORM pg_advisory_xact_lock(8386218497125364014);
+    WITH ready AS (
+        SELECT c.pending_id FROM scim.changes c
+         WHERE c.change_no IS NULL
+           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY c.writer_xid, c.pending_id
+    ), numbered_rows AS (
+        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
+    )
+    UPDATE scim.changes c SET change_no = nr.n
+      FROM numbered_rows nr
+     WHERE c.pending_id = nr.pending_id;
+    GET DIAGNOSTICS numbered = ROW_COUNT;
+    RETURN numbered;
+END
+$$;
+
+-- The current tenant's committed changes after change number `after`, in
+-- order, at most `max_rows` (1 to 10,000).
+CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
+RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
+               version bigint, member_id uuid, at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    PERFORM scim._changes_number();
+    RETURN QUERY
+        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
+          FROM scim.changes c
+         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
+         ORDER BY c.change_no
+         LIMIT max_rows;
+END
+$$;
+
+-- Numbered changes older than the retention (scim.settings
+-- 'change_feed_retention', default 7 days) are deleted. Returns how many.
+CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('change_feed_retention', '7 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
+$$;
+
+--   storage
+
+-- Credential lifecycle (README "Credentials"): token expiry, rotation with
+-- overlap, last use; OAuth 2.0 clients (client credentials grant); the
+-- per-tenant operating settings (rate limit, provisioning log options)
+-- that authentication reads in the same statement as the token.
+
+ALTER TABLE scim.tokens
+    ADD COLUMN expires      timestamptz,                  -- NULL: never
+    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
+    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
+    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
+CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
+
+-- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
+CREATE TABLE scim.oauth_clients (
+    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
+    label          text NOT NULL,
+    secret_hash    bytea NOT NULL,
+    admin          boolean NOT NULL DEFAULT false,
+    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
+                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
+    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    revoked        timestamptz,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
+
+-- Per-tenant operating settings; no row means the defaults (no rate
+-- limit, reads not logged, no values in the log).
+CREATE TABLE scim.tenant_operations (
+    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
+    rate_per_second real CHECK (rate_per_second > 0),
+    rate_burst     int CHECK (rate_burst >= 1),
+    log_reads      boolean NOT NULL DEFAULT false,
+    log_values     boolean NOT NULL DEFAULT false,
+    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
+);
+
+SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
+SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
+
+-- Record a use, unless another request of the same token is doing it
+-- (SKIP LOCKED: authentication never waits on it).
+CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE scim.tokens t SET last_used = clock_timestamp()
+     WHERE (t.tenant_id, t.id) IN (
+           SELECT l.tenant_id, l.id FROM scim.tokens l
+            WHERE l.id = token_id
+              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
+              FOR NO KEY UPDATE SKIP LOCKED)
+$$;
+
+-- A new secret for the token's label, scope and lifetime; the old token
+-- stays valid until `overlap` has passed (then 401), so the IdP can be
+-- updated without a provisioning gap. Returns the new token once.
+CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    old scim.tokens;
+    fresh text;
+BEGIN
+    IF overlap IS NULL OR overlap < interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
+    END IF;
+    SELECT * INTO old FROM scim.tokens t
+     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
+       AND (t.expires IS NULL OR t.expires > clock_timestamp())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
+    END IF;
+    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
+    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
+     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
+    RETURN fresh;
+END
+$$;
+
+-- OAuth clients of the current tenant, without secrets.
+CREATE FUNCTION scim.scim_oauth_clients()
+RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
+               created timestamptz, revoked timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
+      FROM scim.oauth_clients c
+     WHERE c.tenant_id = tenant
+     ORDER BY c.created, c.id;
+END
+$$;
+
+-- Revoking a client revokes the access tokens it was given.
+CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
+     WHERE c.tenant_id = tenant AND c.id = client_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
+    END IF;
+    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
+     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
+END
+$$;
+
+-- The client's tenant and scope, for POST /oauth/token (before any tenant
+-- is known; owner-only).
+CREATE FUNCTION scim._oauth_client(client_id uuid)
+RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
+      FROM scim.oauth_clients c
+     WHERE c.id = client_id AND c.revoked IS NULL
+$$;
+
+-- Requests per second and burst for the current tenant, enforced by the
+-- gateway (README "Rate limits"); NULL, NULL turns the limit off.
+CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
+BEGIN
+    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
+        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
+    END IF;
+    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
+    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
+    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
+                                          rate_burst = EXCLUDED.rate_burst;
+END
+$$;
+
+-- What the provisioning log keeps for the current tenant: reads too, and
+-- the request bodies (PII: off by default; passwords are never kept).
+CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
+    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
+    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
+END
+$$;
+
+-- The current tenant's operating settings.
+CREATE FUNCTION scim.scim_tenant_operations()
+RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
+      FROM (SELECT scim.current_tenant() AS id) t
+      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
+$$;
+
+--   credentials
+
+-- Tenants and tokens: the SQL-language part of the admin API (token issue
+-- and rotation are in Rust: randomness and hashing, src/auth.rs).
+
+-- Tenants ---------------------------------------------------------------
+CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE created uuid;
+BEGIN
+    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
+    RETURN created;
+EXCEPTION
+    WHEN unique_violation THEN
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
+    WHEN check_violation OR not_null_violation THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
+END
+$$;
+
+-- Tokens (issue is in Rust: randomness and hashing) ---------------------
+CREATE FUNCTION scim.scim_tokens()
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
+      FROM scim.tokens t
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
+$$;
+
+CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
+     WHERE tenant_id = scim.current_tenant() AND id = token_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    END IF;
+END
 $$;
 
 --   storage
@@ -610,6 +990,128 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
 $$;
 
+--   changes
+
+-- The provisioning log (README "Provisioning log and change feed"): one row
+-- per write request and per failed request (4xx included), written by
+-- scim._http after the request's sub-transaction, so a failed request is
+-- logged although its work was rolled back. Reads only when the tenant
+-- opts in (scim_provisioning_log_configure). The row is written by
+-- src/provisioning_log.rs; this file holds the table and the read side.
+
+CREATE TABLE scim.provisioning_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
+    credential_id    uuid,          -- a token or an OAuth client
+    credential_label text,
+    sql_role         text NOT NULL DEFAULT session_user,
+    method           text NOT NULL,
+    path             text NOT NULL,
+    resource_type    text,
+    resource_id      text,
+    status           int NOT NULL,
+    scim_type        text,
+    detail           text,
+    request_id       text,
+    duration_ms      double precision,
+    version_before   bigint,
+    version_after    bigint,
+    attributes       text[],        -- attribute names the request wrote
+    request_body     jsonb          -- only when the tenant opts in; never passwords
+);
+CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
+-- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
+-- insert (the prune is its only reader).
+CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
+-- The current tenant's log, newest first, filtered by time, status range,
+-- resource type and id; `before_id` pages backwards (the last id seen).
+CREATE FUNCTION scim.scim_provisioning_log(
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
+    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
+    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
+RETURNS SETOF scim.provisioning_log
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM scim.provisioning_log l
+         WHERE l.tenant_id = tenant
+           AND (since IS NULL OR l.at >= since)
+           AND (until IS NULL OR l.at < until)
+           AND (min_status IS NULL OR l.status >= min_status)
+           AND (max_status IS NULL OR l.status <= max_status)
+           AND (scim_provisioning_log.resource_type IS NULL
+                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
+           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
+           AND (before_id IS NULL OR l.id < before_id)
+         ORDER BY l.at DESC, l.id DESC
+         LIMIT max_rows;
+END
+$$;
+
+-- JSON lines for a SIEM: one object per row, oldest first, e.g.
+--   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
+CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
+      FROM scim.provisioning_log l
+     WHERE l.tenant_id = tenant
+       AND (since IS NULL OR l.at >= since)
+       AND (until IS NULL OR l.at < until)
+     ORDER BY l.at, l.id;
+END
+$$;
+
+-- Retention, for the log and the change feed (scim.settings rows, kept
+-- by pg_dump): NULL leaves a value as it is.
+CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
+    END IF;
+    IF provisioning_log IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+    IF change_feed IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+END
+$$;
+
+-- Log rows older than the retention (default 30 days) are deleted, in
+-- every tenant; with the change feed's (scim_changes_prune). Run it from
+-- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
+-- how many log rows went.
+CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    PERFORM scim.scim_changes_prune();
+    RETURN gone;
+END
+$$;
+
+-- The current tenant's log as a view (for reporting roles granted SELECT
+-- on it; RLS on the table confines direct readers as everywhere else).
+CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
+    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
+
 --   storage
 
 -- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
@@ -725,176 +1227,6 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
     END IF;
-END
-$$;
-
---   storage
-
--- The change feed: scim_changes(after, limit) (README "Provisioning log
--- and change feed").
---
--- The promise: a consumer that stores the last change number it read
--- never misses a committed change and never sees an uncommitted one, even
--- when writers commit in another order than they wrote.
---
--- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
--- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
--- missed for ever. So writers only append PENDING rows (change_no NULL,
--- with their transaction id), and change numbers are handed out later, by
--- the reader, to pending rows whose writer is older than the xmin of the
--- reader's snapshot: every such writer has ended, so its rows are either
--- visible (committed) or gone (rolled back) and can never appear later.
--- Numbering runs under one transaction-level advisory lock, so batches are
--- numbered and committed one after the other: every number a reader can
--- see was handed out after every smaller one became visible.
---
--- Cost: one row per changed resource (statement-level triggers, one INSERT
--- per statement) and, in the reader, one UPDATE of the rows that became
--- ready, serialised across readers. A long-running transaction holds back
--- xmin and so delays (never loses) the feed. On a hot standby, or under
--- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
--- numbered (a prefix of the feed, so still never a gap).
-
-CREATE TABLE scim.changes (
-    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tenant_id     uuid NOT NULL,
-    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-    change_no     bigint,                 -- NULL until the change is numbered
-    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
-    resource_id   uuid NOT NULL,
-    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
-                                                     'delete', 'member_add', 'member_remove')),
-    version       bigint,                 -- the resource's version after the change
-    member_id     uuid,                   -- member_add / member_remove
-    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
-);
-CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
-CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
-CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
-CREATE SEQUENCE scim.change_numbers AS bigint;
--- Writers: statement-level triggers, one INSERT per statement. Rows of a
--- tenant being deleted are not recorded (its resources go with it).
--- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
--- it to its tenant's rows) is in the feed too, without granting it the
--- feed's table; the rows come only from the statement's transition tables.
-CREATE FUNCTION scim._changes_resources() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id, 'create', n.version FROM new_rows n;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT o.tenant_id, kind, o.id, 'delete', o.version FROM old_rows o
-         WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = o.tenant_id);
-    ELSE
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id,
-               CASE WHEN kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active')
-                    THEN CASE WHEN (to_jsonb(n)->>'active')::boolean IS FALSE THEN 'deactivate' ELSE 'activate' END
-                    ELSE 'update' END,
-               n.version
-          FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
-         WHERE n.version IS DISTINCT FROM o.version
-            OR (kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active'));
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-
-CREATE FUNCTION scim._changes_members() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
-    ELSE
-        -- A deleted group's memberships go with it (its 'delete' says so).
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
-         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-
--- Number the pending changes whose writers have ended (see the top of
--- this file). Returns how many were numbered.
-CREATE FUNCTION scim._changes_number() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE numbered bigint;
-BEGIN
-    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
-        RETURN 0;
-    END IF;
-    -- One numberer at a time, until it commits. The next statement takes
-    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
-    PERFORM pg_advisory_xact_lock(8386218497125364014);
-    WITH ready AS (
-        SELECT c.pending_id FROM scim.changes c
-         WHERE c.change_no IS NULL
-           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY c.writer_xid, c.pending_id
-    ), numbered_rows AS (
-        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
-    )
-    UPDATE scim.changes c SET change_no = nr.n
-      FROM numbered_rows nr
-     WHERE c.pending_id = nr.pending_id;
-    GET DIAGNOSTICS numbered = ROW_COUNT;
-    RETURN numbered;
-END
-$$;
-
--- The current tenant's committed changes after change number `after`, in
--- order, at most `max_rows` (1 to 10,000).
-CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
-RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
-               version bigint, member_id uuid, at timestamptz)
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    PERFORM scim._changes_number();
-    RETURN QUERY
-        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
-          FROM scim.changes c
-         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
-         ORDER BY c.change_no
-         LIMIT max_rows;
-END
-$$;
-
--- Numbered changes older than the retention (scim.settings
--- 'change_feed_retention', default 7 days) are deleted. Returns how many.
-CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('change_feed_retention', '7 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    RETURN gone;
 END
 $$;
 
@@ -1275,333 +1607,6 @@ CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users
 CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
-
---   storage
-
--- Credential lifecycle (README "Credentials"): token expiry, rotation with
--- overlap, last use; OAuth 2.0 clients (client credentials grant); the
--- per-tenant operating settings (rate limit, provisioning log options)
--- that authentication reads in the same statement as the token.
-
-ALTER TABLE scim.tokens
-    ADD COLUMN expires      timestamptz,                  -- NULL: never
-    ADD COLUMN last_used    timestamptz,                  -- about once a minute at most
-    ADD COLUMN admin        boolean NOT NULL DEFAULT false,  -- may read /ProvisioningLog
-    ADD COLUMN oauth_client uuid;                         -- issued by POST /oauth/token
-CREATE INDEX tokens_oauth_client ON scim.tokens (oauth_client, expires) WHERE oauth_client IS NOT NULL;
-
--- OAuth 2.0 clients (RFC 6749 §4.4): only a SHA-256 of the secret is stored.
-CREATE TABLE scim.oauth_clients (
-    tenant_id      uuid NOT NULL REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    id             uuid NOT NULL DEFAULT gen_random_uuid(),   -- the client_id
-    label          text NOT NULL,
-    secret_hash    bytea NOT NULL,
-    admin          boolean NOT NULL DEFAULT false,
-    token_lifetime interval NOT NULL DEFAULT interval '1 hour'
-                   CHECK (token_lifetime > interval '0' AND token_lifetime <= interval '1 day'),
-    created        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    revoked        timestamptz,
-    PRIMARY KEY (tenant_id, id)
-);
-CREATE UNIQUE INDEX oauth_clients_id ON scim.oauth_clients (id);
-
--- Per-tenant operating settings; no row means the defaults (no rate
--- limit, reads not logged, no values in the log).
-CREATE TABLE scim.tenant_operations (
-    tenant_id      uuid PRIMARY KEY REFERENCES scim.tenants (id) ON DELETE CASCADE,
-    rate_per_second real CHECK (rate_per_second > 0),
-    rate_burst     int CHECK (rate_burst >= 1),
-    log_reads      boolean NOT NULL DEFAULT false,
-    log_values     boolean NOT NULL DEFAULT false,
-    CHECK ((rate_per_second IS NULL) = (rate_burst IS NULL))
-);
-
-SELECT pg_catalog.pg_extension_config_dump('scim.oauth_clients', '');
-SELECT pg_catalog.pg_extension_config_dump('scim.tenant_operations', '');
-
--- Record a use, unless another request of the same token is doing it
--- (SKIP LOCKED: authentication never waits on it).
-CREATE FUNCTION scim._credential_touch(token_id uuid) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE scim.tokens t SET last_used = clock_timestamp()
-     WHERE (t.tenant_id, t.id) IN (
-           SELECT l.tenant_id, l.id FROM scim.tokens l
-            WHERE l.id = token_id
-              AND (l.last_used IS NULL OR l.last_used < clock_timestamp() - interval '1 minute')
-              FOR NO KEY UPDATE SKIP LOCKED)
-$$;
-
--- A new secret for the token's label, scope and lifetime; the old token
--- stays valid until `overlap` has passed (then 401), so the IdP can be
--- updated without a provisioning gap. Returns the new token once.
-CREATE FUNCTION scim.scim_token_rotate(token_id uuid, overlap interval DEFAULT interval '1 day')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    old scim.tokens;
-    fresh text;
-BEGIN
-    IF overlap IS NULL OR overlap < interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'overlap must be zero or positive');
-    END IF;
-    SELECT * INTO old FROM scim.tokens t
-     WHERE t.tenant_id = scim.current_tenant() AND t.id = token_id AND t.revoked IS NULL
-       AND (t.expires IS NULL OR t.expires > clock_timestamp())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found (or revoked or expired)', token_id));
-    END IF;
-    fresh := scim.scim_token_issue(old.label, old.expires - old.created, old.admin);
-    UPDATE scim.tokens t SET expires = least(coalesce(t.expires, 'infinity'), clock_timestamp() + overlap)
-     WHERE t.tenant_id = old.tenant_id AND t.id = old.id;
-    RETURN fresh;
-END
-$$;
-
--- OAuth clients of the current tenant, without secrets.
-CREATE FUNCTION scim.scim_oauth_clients()
-RETURNS TABLE (client_id uuid, label text, admin boolean, token_lifetime interval,
-               created timestamptz, revoked timestamptz)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT c.id, c.label, c.admin, c.token_lifetime, c.created, c.revoked
-      FROM scim.oauth_clients c
-     WHERE c.tenant_id = tenant
-     ORDER BY c.created, c.id;
-END
-$$;
-
--- Revoking a client revokes the access tokens it was given.
-CREATE FUNCTION scim.scim_oauth_client_revoke(client_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    UPDATE scim.oauth_clients c SET revoked = coalesce(c.revoked, clock_timestamp())
-     WHERE c.tenant_id = tenant AND c.id = client_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('OAuth client %s not found', client_id));
-    END IF;
-    UPDATE scim.tokens t SET revoked = coalesce(t.revoked, clock_timestamp())
-     WHERE t.tenant_id = tenant AND t.oauth_client = client_id;
-END
-$$;
-
--- The client's tenant and scope, for POST /oauth/token (before any tenant
--- is known; owner-only).
-CREATE FUNCTION scim._oauth_client(client_id uuid)
-RETURNS TABLE (tenant_id uuid, label text, secret_hash bytea, admin boolean, lifetime_seconds bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT c.tenant_id, c.label, c.secret_hash, c.admin, extract(epoch FROM c.token_lifetime)::bigint
-      FROM scim.oauth_clients c
-     WHERE c.id = client_id AND c.revoked IS NULL
-$$;
-
--- Requests per second and burst for the current tenant, enforced by the
--- gateway (README "Rate limits"); NULL, NULL turns the limit off.
-CREATE FUNCTION scim.scim_rate_limit_set(requests_per_second real, burst int DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE b int := coalesce(burst, greatest(1, ceil(requests_per_second)::int));
-BEGIN
-    IF requests_per_second IS NOT NULL AND (requests_per_second <= 0 OR b < 1) THEN
-        PERFORM scim._raise(400, 'invalidValue', 'requests_per_second and burst must be positive');
-    END IF;
-    INSERT INTO scim.tenant_operations AS o (tenant_id, rate_per_second, rate_burst)
-    VALUES (scim.current_tenant(), requests_per_second, CASE WHEN requests_per_second IS NOT NULL THEN b END)
-    ON CONFLICT (tenant_id) DO UPDATE SET rate_per_second = EXCLUDED.rate_per_second,
-                                          rate_burst = EXCLUDED.rate_burst;
-END
-$$;
-
--- What the provisioning log keeps for the current tenant: reads too, and
--- the request bodies (PII: off by default; passwords are never kept).
-CREATE FUNCTION scim.scim_provisioning_log_configure(log_reads boolean, log_values boolean)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO scim.tenant_operations AS o (tenant_id, log_reads, log_values)
-    VALUES (scim.current_tenant(), coalesce(log_reads, false), coalesce(log_values, false))
-    ON CONFLICT (tenant_id) DO UPDATE SET log_reads = EXCLUDED.log_reads, log_values = EXCLUDED.log_values;
-END
-$$;
-
--- The current tenant's operating settings.
-CREATE FUNCTION scim.scim_tenant_operations()
-RETURNS TABLE (rate_per_second real, rate_burst int, log_reads boolean, log_values boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT o.rate_per_second, o.rate_burst, coalesce(o.log_reads, false), coalesce(o.log_values, false)
-      FROM (SELECT scim.current_tenant() AS id) t
-      LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
-$$;
-
---   credentials
-
--- Tenants and tokens: the SQL-language part of the admin API (token issue
--- and rotation are in Rust: randomness and hashing, src/auth.rs).
-
--- Tenants ---------------------------------------------------------------
-CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE created uuid;
-BEGIN
-    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
-    RETURN created;
-EXCEPTION
-    WHEN unique_violation THEN
-        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
-    WHEN check_violation OR not_null_violation THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
-END
-$$;
-
--- Tokens (issue is in Rust: randomness and hashing) ---------------------
-CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
-               expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE plpgsql STABLE AS $$
--- The tenant is resolved before the query (an unknown tenant is an error
--- even when there is no row to filter; see scim_policy_changes).
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    RETURN QUERY
-    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
-      FROM scim.tokens t
-     WHERE t.tenant_id = tenant
-     ORDER BY t.created, t.id;
-END
-$$;
-
-CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
-     WHERE tenant_id = scim.current_tenant() AND id = token_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
-    END IF;
-END
-$$;
-
---   changes
-
--- The provisioning log (README "Provisioning log and change feed"): one row
--- per write request and per failed request (4xx included), written by
--- scim._http after the request's sub-transaction, so a failed request is
--- logged although its work was rolled back. Reads only when the tenant
--- opts in (scim_provisioning_log_configure). The row is written by
--- src/provisioning_log.rs; this file holds the table and the read side.
-
-CREATE TABLE scim.provisioning_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
-    credential_id    uuid,          -- a token or an OAuth client
-    credential_label text,
-    sql_role         text NOT NULL DEFAULT session_user,
-    method           text NOT NULL,
-    path             text NOT NULL,
-    resource_type    text,
-    resource_id      text,
-    status           int NOT NULL,
-    scim_type        text,
-    detail           text,
-    request_id       text,
-    duration_ms      double precision,
-    version_before   bigint,
-    version_after    bigint,
-    attributes       text[],        -- attribute names the request wrote
-    request_body     jsonb          -- only when the tenant opts in; never passwords
-);
-CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
--- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
--- insert (the prune is its only reader).
-CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
--- The current tenant's log, newest first, filtered by time, status range,
--- resource type and id; `before_id` pages backwards (the last id seen).
-CREATE FUNCTION scim.scim_provisioning_log(
-    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
-    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
-    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
-RETURNS SETOF scim.provisioning_log
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    RETURN QUERY
-        SELECT l.* FROM scim.provisioning_log l
-         WHERE l.tenant_id = tenant
-           AND (since IS NULL OR l.at >= since)
-           AND (until IS NULL OR l.at < until)
-           AND (min_status IS NULL OR l.status >= min_status)
-           AND (max_status IS NULL OR l.status <= max_status)
-           AND (scim_provisioning_log.resource_type IS NULL
-                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
-           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
-           AND (before_id IS NULL OR l.id < before_id)
-         ORDER BY l.at DESC, l.id DESC
-         LIMIT max_rows;
-END
-$$;
-
--- JSON lines for a SIEM: one object per row, oldest first, e.g.
---   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
-CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS SETOF text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
-      FROM scim.provisioning_log l
-     WHERE l.tenant_id = tenant
-       AND (since IS NULL OR l.at >= since)
-       AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id;
-END
-$$;
-
--- Retention, for the log and the change feed (scim.settings rows, kept
--- by pg_dump): NULL leaves a value as it is.
-CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
-    END IF;
-    IF provisioning_log IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-    IF change_feed IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-END
-$$;
-
--- Log rows older than the retention (default 30 days) are deleted, in
--- every tenant; with the change feed's (scim_changes_prune). Run it from
--- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
--- how many log rows went.
-CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('provisioning_log_retention', '30 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    PERFORM scim.scim_changes_prune();
-    RETURN gone;
-END
-$$;
-
--- The current tenant's log as a view (for reporting roles granted SELECT
--- on it; RLS on the table confines direct readers as everywhere else).
-CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
-    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 CREATE  FUNCTION "_api_tenant"() RETURNS uuid /* pgrx :: Uuid */
 STRICT 

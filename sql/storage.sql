@@ -183,6 +183,11 @@ CREATE TABLE scim.members (
         REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX members_member ON scim.members (tenant_id, member_id);
+-- What the member foreign keys look up when a user or group is deleted
+-- (no remaining membership may name it): without these, every delete
+-- scanned all tenants' memberships. Partial: each row is in one of them.
+CREATE INDEX members_member_user ON scim.members (tenant_id, member_user) WHERE member_user IS NOT NULL;
+CREATE INDEX members_member_group ON scim.members (tenant_id, member_group) WHERE member_group IS NOT NULL;
 -- Group-in-group edges only (the policy graph loads them per tenant).
 CREATE INDEX members_nested ON scim.members (tenant_id) WHERE member_type = 'Group';
 
