@@ -133,11 +133,10 @@ pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListB
     }
     if renders_default_projection(rt, attrs, excl, with_members) {
         let head = JsonbDatum::from_text(&head.to_string())?;
-        return Ok(ListBody::Datum(head.concat(page.resources)?));
+        return Ok(ListBody::Datum(head.with_key("Resources", page.resources)?));
     }
-    let mut page_json = page.resources.to_value()?;
-    let resources = match page_json.get_mut("Resources").map(Value::take) {
-        Some(Value::Array(items)) => items,
+    let resources = match page.resources.to_value()? {
+        Value::Array(items) => items,
         _ => Vec::new(),
     };
     let projected = resources

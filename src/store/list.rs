@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 /// One page of full representations (before projection), rendered by SQL.
 pub struct Page {
-    /// `{"Resources": [...]}` in page order.
+    /// The page's resources, a jsonb array in page order.
     pub resources: JsonbDatum,
     /// Number of resources on the page.
     pub returned: i64,
@@ -231,7 +231,7 @@ pub fn list(
     params.push(offset.to_string());
     let offset_p = format!("${}::int8", params.len() + 1);
     let select = format!(
-        "SELECT jsonb_build_object('Resources', coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb)), \
+        "SELECT coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb), \
          count(*), {last_id}"
     );
     let page_sql = if count_in_page {
@@ -282,7 +282,7 @@ pub fn list(
     }
     let resources = match resources {
         Some(r) => r,
-        None => JsonbDatum::from_text(r#"{"Resources":[]}"#)?,
+        None => JsonbDatum::from_text("[]")?,
     };
 
     // Otherwise (unfiltered lists, or a page past the last match) a first
