@@ -5,7 +5,11 @@
 use crate::spi;
 use pgrx::JsonB;
 use scim_core::extension::{self, Registered};
-use scim_core::schema::{ResourceKind, ResourceTypeDef, GROUP_TYPE, USER_TYPE};
+use scim_core::filter::{self, FOLD_SQL};
+use scim_core::schema::{
+    AttrDef, AttrScope, ResolvedAttr, ResourceKind, ResourceTypeDef, SchemaDef, GROUP_TYPE,
+    USER_TYPE,
+};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -198,60 +202,95 @@ SET required = EXCLUDED.required, definition = EXCLUDED.definition, last_modifie
         .ok_or_else(|| ScimError::new(500, None, "registered schema not found"))
 }
 
+/// The registered attributes of `rt` that declare `uniqueness`
+/// "server"/"global", with their schema.
+pub fn unique_attributes(
+    rt: &ResourceTypeDef,
+) -> impl Iterator<Item = (&'static SchemaDef, &'static AttrDef)> + '_ {
+    rt.extensions.iter().flat_map(|(ext, _)| {
+        ext.attributes
+            .iter()
+            .filter(|a| a.registered && a.uniqueness != scim_core::schema::Uniqueness::None)
+            .map(move |a| (*ext, a))
+    })
+}
+
+/// How a value of a unique attribute is compared, over a row `r`: the
+/// expression and the bound value ($n). Strings use the filter compiler's
+/// spelling (`filter::extension_text`), which is the expression
+/// `scim_extension_index` indexes, so the lookup uses that index.
+pub fn unique_key(
+    ext: &'static SchemaDef,
+    a: &'static AttrDef,
+    v: &Value,
+    n: usize,
+) -> (String, String) {
+    let text = filter::extension_text(&ResolvedAttr {
+        scope: AttrScope::Extension(ext.id),
+        attr: a,
+        sub: None,
+    });
+    match v {
+        Value::String(s) if !a.case_exact => (
+            format!("{FOLD_SQL}({text}) = ${n}"),
+            scim_core::casefold::fold_case(s).into_owned(),
+        ),
+        Value::String(s) => (format!("{text} = ${n}"), s.clone()),
+        other => (
+            format!("(r.resource->'{}'->'{}') = ${n}::jsonb", ext.id, a.name),
+            other.to_string(),
+        ),
+    }
+}
+
+/// Serialise the writers of one unique attribute of the tenant until
+/// commit (transaction-level advisory lock).
+pub fn lock_unique(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    ext: &SchemaDef,
+    a: &AttrDef,
+) -> ScimResult<()> {
+    let key = format!(
+        "{}:{}:{}:{}",
+        super::uuid_text(&tenant),
+        super::rows::table(rt),
+        ext.id,
+        a.name
+    );
+    spi::run(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[key.as_str().into()],
+    )
+}
+
 /// `uniqueness` "server"/"global" of registered attributes: no other
 /// resource of the tenant may hold an equal value (case-insensitively
 /// unless caseExact). Runs after the write, in its transaction, under a
 /// transaction-level advisory lock per attribute, so two writers racing
-/// on one value serialise and the second sees the first (409).
+/// on one value serialise and the second sees the first (409). The lookup
+/// uses the attribute's `scim_extension_index` when there is one (without
+/// it, a scan of the tenant's rows).
 pub fn check_unique(tenant: pgrx::Uuid, rt: &ResourceTypeDef, written: &Value) -> ScimResult<()> {
     let table = super::rows::table(rt);
-    for (ext, _) in rt.extensions {
-        for a in ext
-            .attributes
-            .iter()
-            .filter(|a| a.registered && a.uniqueness != scim_core::schema::Uniqueness::None)
-        {
-            let Some(v) = written.get(ext.id).and_then(|e| e.get(a.name)) else {
-                continue;
-            };
-            let (key, value) = match v {
-                Value::String(s) if !a.case_exact => (
-                    "scim.fold(r.resource->$2->>$3) = $4".to_string(),
-                    scim_core::casefold::fold_case(s).into_owned(),
-                ),
-                Value::String(s) => ("r.resource->$2->>$3 = $4".to_string(), s.clone()),
-                other => (
-                    "r.resource->$2->$3 = $4::jsonb".to_string(),
-                    other.to_string(),
-                ),
-            };
-            let lock_key = format!(
-                "{}:{}:{}:{}",
-                super::uuid_text(&tenant),
-                table,
-                ext.id,
-                a.name
-            );
-            spi::run(
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                &[lock_key.as_str().into()],
-            )?;
-            let n: Option<i64> = spi::one(
-                &format!("SELECT count(*) FROM {table} r WHERE r.tenant_id = $1 AND {key}"),
-                &[
-                    tenant.into(),
-                    ext.id.into(),
-                    a.name.into(),
-                    value.as_str().into(),
-                ],
-            )?;
-            if n.unwrap_or(0) > 1 {
-                return Err(ScimError::uniqueness(format!(
-                    "'{}:{}' {} is already in use",
-                    ext.id, a.name, v
-                )));
-            }
+    for (ext, a) in unique_attributes(rt) {
+        let Some(v) = written.get(ext.id).and_then(|e| e.get(a.name)) else {
+            continue;
+        };
+        let (key, value) = unique_key(ext, a, v, 2);
+        lock_unique(tenant, rt, ext, a)?;
+        let n: Option<i64> = spi::one(
+            &format!("SELECT count(*) FROM {table} r WHERE r.tenant_id = $1 AND {key}"),
+            &[tenant.into(), value.as_str().into()],
+        )?;
+        if n.unwrap_or(0) > 1 {
+            return Err(taken(ext, a, v));
         }
     }
     Ok(())
+}
+
+/// 409: a unique attribute's value is held by another resource.
+pub fn taken(ext: &SchemaDef, a: &AttrDef, v: &Value) -> ScimError {
+    ScimError::uniqueness(format!("'{}:{}' {} is already in use", ext.id, a.name, v))
 }

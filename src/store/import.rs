@@ -4,20 +4,21 @@
 //! the change-feed and policy triggers, which are statement-level) are
 //! paid once per import instead of once per user. Each item gets its own
 //! result: 201 and the new id, or the SCIM error a create would have
-//! given (400 for an invalid resource, 409 for a userName already taken
-//! or repeated earlier in the same import). Nothing is written for an
+//! given (400 for an invalid resource, 409 for a userName, or a value of
+//! a registered attribute declaring uniqueness, already taken or repeated
+//! earlier in the same import). Nothing is written for an
 //! item that fails; the others are.
 
-use super::users;
+use super::{extensions, users};
 use crate::secrets::hash_password;
 use crate::spi;
 use pgrx::JsonB;
 use scim_core::casefold::fold_case;
 use scim_core::resource::{self, Normalized};
-use scim_core::schema::USER_TYPE;
+use scim_core::schema::{ResourceTypeDef, USER_TYPE};
 use scim_core::{limits, ScimError, ScimResult};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One item's outcome, in input order (`index` is 1-based).
 pub struct ItemResult {
@@ -49,6 +50,66 @@ struct Batch {
     emails: Vec<JsonB>,
     resource: Vec<JsonB>,
     password_hash: Vec<Option<String>>,
+}
+
+impl Batch {
+    /// Keep the items whose `keep` is true (same order, every column).
+    fn retain(&mut self, keep: &[bool]) {
+        fn column<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut k = keep.iter();
+            v.retain(|_| k.next().copied().unwrap_or(false));
+        }
+        column(&mut self.index, keep);
+        column(&mut self.user_name, keep);
+        column(&mut self.external_id, keep);
+        column(&mut self.display_name, keep);
+        column(&mut self.active, keep);
+        column(&mut self.emails, keep);
+        column(&mut self.resource, keep);
+        column(&mut self.password_hash, keep);
+    }
+}
+
+/// Registered attributes that declare uniqueness, as a create checks them
+/// (`extensions::check_unique`): an item whose value the tenant already
+/// holds, or an earlier item of this import carries, fails with 409 and
+/// is not inserted. Each attribute's writers are serialised by the same
+/// advisory lock as creates, held to commit.
+fn reject_taken_unique_values(
+    tenant: pgrx::Uuid,
+    rt: &ResourceTypeDef,
+    batch: &mut Batch,
+    results: &mut [ItemResult],
+) -> ScimResult<()> {
+    let mut keep = vec![true; batch.index.len()];
+    for (ext, a) in extensions::unique_attributes(rt) {
+        extensions::lock_unique(tenant, rt, ext, a)?;
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for (i, resource) in batch.resource.iter().enumerate() {
+            pgrx::check_for_interrupts!();
+            let Some(v) = resource.0.get(ext.id).and_then(|e| e.get(a.name)) else {
+                continue;
+            };
+            if !keep[i] {
+                continue;
+            }
+            let (key, value) = extensions::unique_key(ext, a, v, 2);
+            let held = !seen.insert((key.clone(), value.clone()))
+                || spi::one::<bool>(
+                    &format!("SELECT EXISTS (SELECT 1 FROM scim.users r WHERE r.tenant_id = $1 AND {key})"),
+                    &[tenant.into(), value.as_str().into()],
+                )? == Some(true);
+            if held {
+                keep[i] = false;
+                let index = batch.index[i];
+                if let Some(r) = results.iter_mut().find(|r| r.index == index) {
+                    *r = failed(index, &extensions::taken(ext, a, v));
+                }
+            }
+        }
+    }
+    batch.retain(&keep);
+    Ok(())
 }
 
 /// The insert: the valid items in input order; a userName already taken
@@ -130,6 +191,7 @@ pub fn import_users(tenant: pgrx::Uuid, items: Vec<Option<Value>>) -> ScimResult
             detail: None,
         });
     }
+    reject_taken_unique_values(tenant, rt, &mut batch, &mut results)?;
     // Which item each new row is: its userName (unique per tenant,
     // caselessly) names the first item that carried it.
     let mut by_name: HashMap<String, i32> = HashMap::new();

@@ -33,5 +33,24 @@ SET scim.max_bulk_operations = 2;
 SELECT try($$ SELECT * FROM scim.scim_import(ARRAY['{"userName": "x1"}', '{"userName": "x2"}', '{"userName": "x3"}']::jsonb[]) $$);
 RESET scim.max_bulk_operations;
 SELECT count(*) AS users_after FROM scim.users u JOIN scim.tenants t ON t.id = u.tenant_id WHERE t.name = 'imp';
+-- A registered attribute declaring uniqueness is checked per item, like a
+-- create: against the tenant (case-insensitively unless caseExact) and the
+-- earlier items of the same import.
+SELECT scim.scim_extension_schema_put('User', '{"id": "urn:imp:badge:1.0", "attributes": [
+  {"name": "badge", "type": "string", "uniqueness": "server"},
+  {"name": "serial", "type": "integer", "uniqueness": "server"}]}') ->> 'id' AS registered;
+SELECT scim.scim_create_user('{"userName": "holder@imp.example", "urn:imp:badge:1.0": {"badge": "B-1", "serial": 7}}') IS NOT NULL AS holder;
+SELECT ordinality, status, scim_type, detail
+  FROM scim.scim_import(ARRAY[
+    '{"userName": "u1@imp.example", "urn:imp:badge:1.0": {"badge": "b-1"}}',
+    '{"userName": "u2@imp.example", "urn:imp:badge:1.0": {"badge": "B-2"}}',
+    '{"userName": "u3@imp.example", "urn:imp:badge:1.0": {"badge": "b-2"}}',
+    '{"userName": "u4@imp.example", "urn:imp:badge:1.0": {"serial": 7}}',
+    '{"userName": "u5@imp.example", "urn:imp:badge:1.0": {"badge": "B-5", "serial": 8}}',
+    '{"userName": "u6@imp.example", "urn:imp:badge:1.0": {"serial": 8}}',
+    '{"userName": "u7@imp.example"}'
+  ]::jsonb[]);
+SELECT u->>'userName' AS user_name, u->'urn:imp:badge:1.0' AS badge
+  FROM jsonb_array_elements(scim.scim_list('User', 'userName sw "u"', 1, 10, 'userName')->'Resources') u;
 RESET scim.tenant;
 DELETE FROM scim.tenants WHERE name = 'imp';
