@@ -85,12 +85,14 @@ fn reject_taken_unique_values(
     for (ext, a) in extensions::unique_attributes(rt) {
         extensions::lock_unique(tenant, rt, ext, a)?;
         let mut seen: HashSet<(String, String)> = HashSet::new();
-        for (i, resource) in batch.resource.iter().enumerate() {
+        for ((resource, index), kept) in
+            batch.resource.iter().zip(&batch.index).zip(keep.iter_mut())
+        {
             pgrx::check_for_interrupts!();
             let Some(v) = resource.0.get(ext.id).and_then(|e| e.get(a.name)) else {
                 continue;
             };
-            if !keep[i] {
+            if !*kept {
                 continue;
             }
             let (key, value) = extensions::unique_key(ext, a, v, 2);
@@ -100,10 +102,9 @@ fn reject_taken_unique_values(
                     &[tenant.into(), value.as_str().into()],
                 )? == Some(true);
             if held {
-                keep[i] = false;
-                let index = batch.index[i];
-                if let Some(r) = results.iter_mut().find(|r| r.index == index) {
-                    *r = failed(index, &extensions::taken(ext, a, v));
+                *kept = false;
+                if let Some(r) = results.iter_mut().find(|r| r.index == *index) {
+                    *r = failed(*index, &extensions::taken(ext, a, v));
                 }
             }
         }
