@@ -194,43 +194,25 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
             Ok(Response::json(200, service::search_all(tenant, &params)?))
         }
         (Route::Resource(rt, id), Method::Patch) => {
-            let rt = store::extensions::tenant_type(tenant, rt)?;
             let r = service::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
-            match rt.kind {
-                // A group's member list is not read back (PATCH stays O(delta));
-                // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
-                // ask for the projected resource (200).
-                ResourceKind::Group
-                    if query()?.attributes.is_none() && query()?.excluded_attributes.is_none() =>
-                {
-                    let mut resp = Response::no_content();
-                    if let Some(tag) = response::version_of(&r) {
-                        resp.headers.insert("ETag".into(), Value::String(tag));
-                    }
-                    Ok(resp)
+            let q = query()?;
+            let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
+            // A group's member list is not read back (PATCH stays O(delta));
+            // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
+            // ask for the projected resource (200).
+            if rt.kind == ResourceKind::Group && attrs.is_none() && excl.is_none() {
+                let mut resp = Response::no_content();
+                if let Some(tag) = response::version_of(&r) {
+                    resp.headers.insert("ETag".into(), Value::String(tag));
                 }
-                _ => {
-                    let q = query()?;
-                    let full = if rt.kind == ResourceKind::Group {
-                        service::get_full(
-                            tenant,
-                            rt,
-                            &id,
-                            q.attributes.as_deref(),
-                            q.excluded_attributes.as_deref(),
-                        )?
-                    } else {
-                        r
-                    };
-                    let body = project(
-                        rt,
-                        &full,
-                        q.attributes.as_deref(),
-                        q.excluded_attributes.as_deref(),
-                    )?;
-                    Ok(Response::resource(200, body))
-                }
+                return Ok(resp);
             }
+            let rt = store::extensions::tenant_type(tenant, rt)?;
+            let full = match rt.kind {
+                ResourceKind::Group => service::get_full(tenant, rt, &id, attrs, excl)?,
+                ResourceKind::User => r,
+            };
+            Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
         }
         (Route::Collection(rt), Method::Post) => {
             let created = service::create(tenant, rt, &req.json()?)?;

@@ -216,20 +216,21 @@ pub fn unique_attributes(
 }
 
 /// How a value of a unique attribute is compared, over a row `r`: the
-/// expression and the bound value ($n). Strings use the filter compiler's
-/// spelling (`filter::extension_text`), which is the expression
-/// `scim_extension_index` indexes, so the lookup uses that index.
+/// expression and the bound value ($n), in the filter compiler's spelling
+/// (`filter::extension_text`/`extension_value`); for strings that is the
+/// expression `scim_extension_index` indexes, so the lookup uses that index.
 pub fn unique_key(
     ext: &'static SchemaDef,
     a: &'static AttrDef,
     v: &Value,
     n: usize,
 ) -> (String, String) {
-    let text = filter::extension_text(&ResolvedAttr {
+    let attr = ResolvedAttr {
         scope: AttrScope::Extension(ext.id),
         attr: a,
         sub: None,
-    });
+    };
+    let text = filter::extension_text(&attr);
     match v {
         Value::String(s) if !a.case_exact => (
             format!("{FOLD_SQL}({text}) = ${n}"),
@@ -237,7 +238,7 @@ pub fn unique_key(
         ),
         Value::String(s) => (format!("{text} = ${n}"), s.clone()),
         other => (
-            format!("(r.resource->'{}'->'{}') = ${n}::jsonb", ext.id, a.name),
+            format!("({}) = ${n}::jsonb", filter::extension_value(&attr)),
             other.to_string(),
         ),
     }

@@ -98,7 +98,10 @@ fn reject_taken_unique_values(
             let (key, value) = extensions::unique_key(ext, a, v, 2);
             let held = !seen.insert((key.clone(), value.clone()))
                 || spi::one::<bool>(
-                    &format!("SELECT EXISTS (SELECT 1 FROM scim.users r WHERE r.tenant_id = $1 AND {key})"),
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM {} r WHERE r.tenant_id = $1 AND {key})",
+                        super::rows::table(rt)
+                    ),
                     &[tenant.into(), value.as_str().into()],
                 )? == Some(true);
             if held {

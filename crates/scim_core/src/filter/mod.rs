@@ -86,9 +86,9 @@ pub use bind::{bind, bind_value_filter, BoundAttr, BoundFilter, BoundValue};
 pub use eval::{eval, eval_value_filter, is_present};
 pub use parser::{MAX_DEPTH, MAX_LEN};
 pub use sql::{
-    compile_bound, compile_sort_key, extension_text, is_canonical_uuid, like_pattern,
-    CompiledFilter, FOLD_SQL, GROUP_LAST_MODIFIED_SQL, GROUP_VERSION_SQL, MEMBER_DISPLAY_JOINS,
-    MEMBER_DISPLAY_SQL,
+    compile_bound, compile_sort_key, extension_text, extension_value, is_canonical_uuid,
+    like_pattern, CompiledFilter, FOLD_SQL, GROUP_LAST_MODIFIED_SQL, GROUP_VERSION_SQL,
+    MEMBER_DISPLAY_JOINS, MEMBER_DISPLAY_SQL,
 };
 
 use crate::error::{ScimError, ScimResult};

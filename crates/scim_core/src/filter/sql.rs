@@ -182,6 +182,12 @@ pub fn extension_text(a: &ResolvedAttr) -> String {
     format!("({}->>'{}')", container(a), a.attr.name)
 }
 
+/// The jsonb value of a resource-level attribute (an extension's under
+/// its URN), as filters compare it.
+pub fn extension_value(a: &ResolvedAttr) -> String {
+    json_value(a)
+}
+
 /// JSON object expression holding a resource-level attribute.
 fn container(a: &ResolvedAttr) -> String {
     match a.scope {
