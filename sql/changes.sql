@@ -40,36 +40,13 @@ CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHER
 CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
 CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
 CREATE SEQUENCE scim.change_numbers AS bigint;
--- Writers: statement-level triggers, one INSERT per statement. Rows of a
+-- Writers: statement-level triggers, one INSERT per statement
+-- (scim._changes_resources, Rust: src/triggers/change_feed.rs). Rows of a
 -- tenant being deleted are not recorded (its resources go with it).
 -- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
 -- it to its tenant's rows) is in the feed too, without granting it the
 -- feed's table; the rows come only from the statement's transition tables.
-CREATE FUNCTION scim._changes_resources() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE kind text := CASE TG_TABLE_NAME WHEN 'users' THEN 'User' ELSE 'Group' END;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id, 'create', n.version FROM new_rows n;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT o.tenant_id, kind, o.id, 'delete', o.version FROM old_rows o
-         WHERE EXISTS (SELECT 1 FROM scim.tenants t WHERE t.id = o.tenant_id);
-    ELSE
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version)
-        SELECT n.tenant_id, kind, n.id,
-               CASE WHEN kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active')
-                    THEN CASE WHEN (to_jsonb(n)->>'active')::boolean IS FALSE THEN 'deactivate' ELSE 'activate' END
-                    ELSE 'update' END,
-               n.version
-          FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
-         WHERE n.version IS DISTINCT FROM o.version
-            OR (kind = 'User' AND (to_jsonb(o)->'active') IS DISTINCT FROM (to_jsonb(n)->'active'));
-    END IF;
-    RETURN NULL;
-END
-$$;
+ALTER FUNCTION scim._changes_resources() SECURITY DEFINER;
 CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
 CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users

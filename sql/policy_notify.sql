@@ -334,38 +334,8 @@ CREATE TRIGGER tenants_policy_default AFTER UPDATE ON scim.tenants
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_default_changed();
 
--- users: deleted, (de)activated, or created while a default policy applies.
-CREATE FUNCTION scim._policy_users_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        FOR r IN SELECT c.tenant_id, array_agg(c.id) AS users FROM changed c GROUP BY c.tenant_id LOOP
-            PERFORM scim._policy_notify(r.tenant_id, r.users);
-        END LOOP;
-    ELSIF TG_OP = 'INSERT' THEN
-        FOR r IN
-            SELECT c.tenant_id, array_agg(c.id) AS users
-              FROM changed c
-              JOIN scim.tenants t ON t.id = c.tenant_id AND t.default_policy IS NOT NULL
-             WHERE coalesce(c.active, true)
-             GROUP BY c.tenant_id
-        LOOP
-            PERFORM scim._policy_notify(r.tenant_id, r.users);
-        END LOOP;
-    ELSE
-        FOR r IN
-            SELECT n.tenant_id, array_agg(n.id) AS users
-              FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
-             WHERE coalesce(n.active, true) IS DISTINCT FROM coalesce(o.active, true)
-             GROUP BY n.tenant_id
-        LOOP
-            PERFORM scim._policy_notify(r.tenant_id, r.users);
-        END LOOP;
-    END IF;
-    RETURN NULL;
-END
-$$;
+-- users: deleted, (de)activated, or created while a default policy applies
+-- (scim._policy_users_changed, Rust: src/triggers/policy_users.rs).
 CREATE TRIGGER users_policy_delete AFTER DELETE ON scim.users
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
 CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users

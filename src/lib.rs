@@ -29,6 +29,7 @@ pub mod settings;
 pub mod spi;
 pub mod sql_api;
 pub mod store;
+pub mod triggers;
 
 /// Library load: one scim_pg library per session (src/library.rs),
 /// settings, and Postgres' interrupt check as the cancellation point of
@@ -60,6 +61,11 @@ pgrx::extension_sql_file!(
     name = "optional_indexes",
     requires = ["storage", fold::scim_fold_text]
 );
+pgrx::extension_sql_file!(
+    "../sql/triggers.sql",
+    name = "triggers",
+    requires = ["storage", fold::scim_fold_text]
+);
 pgrx::extension_sql_file!("../sql/render.sql", name = "render", requires = ["storage"]);
 pgrx::extension_sql_file!(
     "../sql/credentials.sql",
@@ -79,12 +85,12 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/policy_notify.sql",
     name = "policy_notify",
-    requires = ["policy_admin"]
+    requires = ["policy_admin", "triggers"]
 );
 pgrx::extension_sql_file!(
     "../sql/changes.sql",
     name = "changes",
-    requires = ["storage"]
+    requires = ["storage", "triggers"]
 );
 pgrx::extension_sql_file!(
     "../sql/extensions.sql",

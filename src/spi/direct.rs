@@ -1,8 +1,9 @@
-//! Reads of a few rows by the leading `tenant_id` of an index, straight
+//! Reads of a few rows by the leading uuid column of an index, straight
 //! through the index and heap access methods: no executor, no plan, no
-//! portal. For a read every operation makes before anything else (the
-//! tenant's extension-schema versions), where an SPI round trip cost more
-//! than the lookup itself.
+//! portal. For reads made on every operation (the tenant's
+//! extension-schema versions) or every write (whether the tenant has a
+//! default policy), where an SPI round trip cost more than the lookup
+//! itself.
 //!
 //! Rows are read with the snapshot an SPI statement would get (MVCC as for
 //! any statement, our own earlier writes included), and
@@ -67,6 +68,19 @@ pub fn for_each_tenant_row(
     index: &CStr,
     tenant: pgrx::Uuid,
     columns: &[&CStr],
+    each: impl FnMut(&Row),
+) -> ScimResult<()> {
+    for_each_row_with_key(table, index, c"tenant_id", tenant, columns, each)
+}
+
+/// Visit the rows of `scim.<table>` whose uuid column `key_column` (the
+/// first column of `scim.<index>`) equals `key`, with the named columns.
+pub fn for_each_row_with_key(
+    table: &CStr,
+    index: &CStr,
+    key_column: &CStr,
+    key: pgrx::Uuid,
+    columns: &[&CStr],
     mut each: impl FnMut(&Row),
 ) -> ScimResult<()> {
     // SAFETY: catalog lookups and the genindex scan API, used as
@@ -104,15 +118,15 @@ pub fn for_each_tenant_row(
             attnums.push(i32::from(n));
         }
         // systable_beginscan takes heap attribute numbers in scan keys.
-        let tenant_column = pg_sys::get_attnum(relation_id, c"tenant_id".as_ptr());
+        let key_attnum = pg_sys::get_attnum(relation_id, key_column.as_ptr());
         let relation = pg_sys::table_open(relation_id, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        let mut scan_key: pg_sys::ScanKeyData = std::mem::zeroed();
         pg_sys::ScanKeyInit(
-            &mut key,
-            tenant_column,
+            &mut scan_key,
+            key_attnum,
             pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
             pg_sys::Oid::from(pg_sys::F_UUID_EQ),
-            pgrx::IntoDatum::into_datum(tenant).unwrap_or(pg_sys::Datum::from(0)),
+            pgrx::IntoDatum::into_datum(key).unwrap_or(pg_sys::Datum::from(0)),
         );
         // The snapshot an SPI statement of ours would run with: our own
         // earlier writes made visible (as SPI does before each statement),
@@ -123,7 +137,7 @@ pub fn for_each_tenant_row(
             pg_sys::CommandCounterIncrement();
         }
         let snapshot = pg_sys::GetTransactionSnapshot();
-        let scan = pg_sys::systable_beginscan(relation, index_id, true, snapshot, 1, &mut key);
+        let scan = pg_sys::systable_beginscan(relation, index_id, true, snapshot, 1, &mut scan_key);
         let mut row = Row {
             tuple: std::ptr::null_mut(),
             desc: (*relation).rd_att,

@@ -33,6 +33,13 @@ pub fn user_json() -> String {
     format!("(r.resource || {META_USER} || {USER_GROUPS})")
 }
 
+/// A user row `r` the statement itself inserted: its id is new, so no
+/// membership can name it yet and the `groups` sub-select is left out
+/// (measured: ~15 µs of a ~180 µs single-user create).
+pub fn new_user_json() -> String {
+    format!("(r.resource || {META_USER})")
+}
+
 /// A group row `r` of `scim.groups`; `with_members = false` leaves out the
 /// (possibly huge) member list.
 pub fn group_json(with_members: bool) -> String {

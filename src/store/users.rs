@@ -57,7 +57,7 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, t, t FROM clock_timestamp() AS t
              ON CONFLICT DO NOTHING
              RETURNING {}",
-            render::user_json()
+            render::new_user_json()
         ),
         &[
             tenant.into(),

@@ -1,0 +1,17 @@
+-- The trigger functions written in Rust (src/triggers/). pgrx writes
+-- 'MODULE_PATHNAME' into the CREATE FUNCTION of a trigger function, which
+-- this extension cannot use (its library is versioned and the control
+-- file names none: scim_pg.control), so they are created here from the
+-- library every other function of this script names (scim.fold's).
+DO $$
+DECLARE library text := (SELECT p.probin FROM pg_catalog.pg_proc p
+                          WHERE p.oid = 'scim.fold(text)'::pg_catalog.regprocedure);
+BEGIN
+    EXECUTE pg_catalog.format(
+        'CREATE FUNCTION scim._changes_resources() RETURNS trigger LANGUAGE c AS %L, %L',
+        library, '_changes_resources_wrapper');
+    EXECUTE pg_catalog.format(
+        'CREATE FUNCTION scim._policy_users_changed() RETURNS trigger LANGUAGE c AS %L, %L',
+        library, '_policy_users_changed_wrapper');
+END
+$$;
