@@ -54,7 +54,8 @@ pub fn resource_rows(trigger: &PgTrigger<'_>, table: Table) -> Vec<ResourceRow> 
             column(c"version"),
             column(c"active"),
         );
-        let slot = pg_sys::MakeSingleTupleTableSlot((*relation).rd_att, &pg_sys::TTSOpsMinimalTuple);
+        let slot =
+            pg_sys::MakeSingleTupleTableSlot((*relation).rd_att, &pg_sys::TTSOpsMinimalTuple);
         let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
         pg_sys::tuplestore_select_read_pointer(store, reader);
         pg_sys::tuplestore_rescan(store);
