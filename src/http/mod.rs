@@ -12,10 +12,9 @@ use crate::auth;
 use crate::error::OrRaise;
 use crate::service;
 use crate::settings;
-use crate::spi::jsonb::JsonArg;
+use crate::spi::jsonb::{JsonArg, JsonbDatum};
 use crate::store;
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use scim_core::http::discovery;
 use scim_core::http::etag;
 use scim_core::http::query::ListParams;
@@ -55,6 +54,59 @@ impl Request<'_> {
     }
 }
 
+/// A response as `_http_dispatch` hands it to SQL. A ListResponse SQL
+/// built (the default projection) stays the jsonb datum it is: turning it
+/// into serde JSON and back into jsonb cost more than finding the page.
+pub enum Reply {
+    Json(Response),
+    /// Status and headers in `head` (its body unset), the body as built.
+    Datum {
+        head: Response,
+        body: JsonbDatum,
+    },
+}
+
+impl Reply {
+    /// The whole response as serde JSON (for rewriting URLs in the body).
+    fn into_response(self) -> ScimResult<Response> {
+        match self {
+            Reply::Json(r) => Ok(r),
+            Reply::Datum { mut head, body } => {
+                head.body = Some(body.to_value()?);
+                Ok(head)
+            }
+        }
+    }
+
+    /// `{"status", "headers", "body"}` as jsonb, what `scim._http` reads.
+    fn into_datum(self) -> ScimResult<JsonbDatum> {
+        match self {
+            Reply::Json(r) => JsonbDatum::from_value(r.into_json()),
+            Reply::Datum { head, body } => {
+                JsonbDatum::from_value(head.into_json())?.with_key("body", body)
+            }
+        }
+    }
+
+    /// A ListResponse: as built when SQL built it.
+    fn list(list: service::ListBody) -> Reply {
+        match list {
+            service::ListBody::Datum(body) => {
+                let mut head = Response::json(200, Value::Null);
+                head.body = None;
+                Reply::Datum { head, body }
+            }
+            service::ListBody::Json(v) => Reply::Json(Response::json(200, v)),
+        }
+    }
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Reply {
+        Reply::Json(r)
+    }
+}
+
 /// One request. `tenant` NULL: authenticate by the bearer token (the
 /// normal case); set: an already-authenticated tenant (Bulk operations).
 /// Owner-only (`scim._http` wraps it in a sub-transaction).
@@ -66,7 +118,7 @@ fn http_dispatch(
     query: Option<&str>,
     headers: Option<JsonArg>,
     body: Option<&str>,
-) -> JsonB {
+) -> JsonbDatum {
     if tenant.is_none() {
         crate::request_context::begin();
     }
@@ -85,10 +137,10 @@ fn http_dispatch(
                 Some(t) => dispatch_as(t, &req),
             }
         });
-    JsonB(resp.or_raise().into_json())
+    resp.and_then(Reply::into_datum).or_raise()
 }
 
-pub fn dispatch(req: &Request) -> ScimResult<Response> {
+pub fn dispatch(req: &Request) -> ScimResult<Reply> {
     let max = settings::limits().max_payload_bytes;
     if let Some(n) = req.body.map(str::len).filter(|n| *n > max) {
         return Err(scim_core::limits::exceeded(
@@ -100,22 +152,22 @@ pub fn dispatch(req: &Request) -> ScimResult<Response> {
     }
     // OAuth 2.0 token endpoint: the client authenticates itself.
     if req.path == crate::oauth::TOKEN_PATH {
-        return crate::oauth::token(req);
+        return crate::oauth::token(req).map(Reply::from);
     }
     let method = Method::parse(req.method)?;
     if req.path == crate::provisioning_log::LOG_PATH {
         let tenant = auth::authenticate(req.header("authorization"))?;
-        return as_tenant(tenant, || crate::provisioning_log::http_get(req));
+        return as_tenant(tenant, || crate::provisioning_log::http_get(req)).map(Reply::from);
     }
     if crate::credentials_http::handles(req.path) {
         let tenant = auth::authenticate(req.header("authorization"))?;
-        return as_tenant(tenant, || crate::credentials_http::http(req));
+        return as_tenant(tenant, || crate::credentials_http::http(req)).map(Reply::from);
     }
     let route = parse_route(req.path)?;
     // Discovery is readable without a token (RFC 7644 §4): the built-in
     // schemas; with one, the token's tenant's (its registered extensions).
     if route.is_discovery() && req.header("authorization").is_none() {
-        return discovery_route(&route, method, None);
+        return discovery_route(&route, method, None).map(Reply::from);
     }
     let tenant = auth::authenticate(req.header("authorization"))?;
     dispatch_as(tenant, req)
@@ -134,13 +186,17 @@ fn as_tenant<T>(tenant: pgrx::Uuid, f: impl FnOnce() -> ScimResult<T>) -> ScimRe
     out
 }
 
-pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
+pub fn dispatch_as(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Reply> {
     crate::provisioning_log::note_target(tenant, req);
-    let mut resp = as_tenant(tenant, || route_request(tenant, req))?;
-    if let Some(base) = base_url() {
-        resp.absolutize(&base);
+    let reply = as_tenant(tenant, || route_request(tenant, req))?;
+    match base_url() {
+        Some(base) => {
+            let mut resp = reply.into_response()?;
+            resp.absolutize(&base);
+            Ok(Reply::Json(resp))
+        }
+        None => Ok(reply),
     }
-    Ok(resp)
 }
 
 /// The public base URL of the SCIM service: the GUC `scim.public_url`,
@@ -158,12 +214,29 @@ fn base_url() -> Option<String> {
     plausible.then(|| url.to_string())
 }
 
-fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
+fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Reply> {
     let method = Method::parse(req.method)?;
     let route = parse_route(req.path)?;
     if route.is_discovery() {
-        return discovery_route(&route, method, Some(tenant));
+        return discovery_route(&route, method, Some(tenant)).map(Reply::from);
     }
+    if let (Route::Collection(rt), Method::Get) = (&route, method) {
+        let list = service::list(tenant, rt, &ListParams::from_query(req.query)?)?;
+        return Ok(Reply::list(list));
+    }
+    if let (Route::Search(Some(rt)), Method::Post) = (&route, method) {
+        let params = ListParams::from_search_body(&req.json()?)?;
+        return Ok(Reply::list(service::list(tenant, rt, &params)?));
+    }
+    route_resource(tenant, req, route, method).map(Reply::from)
+}
+
+fn route_resource(
+    tenant: pgrx::Uuid,
+    req: &Request,
+    route: Route,
+    method: Method,
+) -> ScimResult<Response> {
     let query = || scim_core::http::query::ListParams::from_query(req.query);
     match (route, method) {
         (Route::Resource(rt, id), Method::Get) => {
@@ -179,15 +252,6 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Response> {
                 }
             }
             Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
-        }
-        (Route::Collection(rt), Method::Get) => {
-            let list = service::list(tenant, rt, &query()?)?;
-            Ok(Response::json(200, list.into_value()?))
-        }
-        (Route::Search(Some(rt)), Method::Post) => {
-            let params = ListParams::from_search_body(&req.json()?)?;
-            let list = service::list(tenant, rt, &params)?;
-            Ok(Response::json(200, list.into_value()?))
         }
         (Route::Search(None), Method::Post) => {
             let params = ListParams::from_search_body(&req.json()?)?;
