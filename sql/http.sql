@@ -65,44 +65,9 @@ BEGIN
 END
 $$;
 
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
+-- scim._http(tenant, method, path, query, headers, body): one request in a
+-- sub-transaction, then the provisioning log; Rust (src/http/entry.rs),
+-- created after this file.
 
 -- The one HTTP entry point (the gateway calls it; scim_postgrest too).
 -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY

@@ -439,6 +439,124 @@ $$;
 
 --   storage
 
+-- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
+--
+-- Policies are named documents per tenant (scim.policies), bound to groups
+-- (scim.policy_bindings); a tenant may name a default policy
+-- (scim.tenants.default_policy). The read side (effective_policy,
+-- effective_policy_explain, policy_allows) and document validation are Rust
+-- (src/policy/). Bodies here are plpgsql so that references to Rust
+-- functions are resolved at run time, not when the extension script runs.
+
+-- Documents are validated and normalised on every write, whatever the path
+-- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
+-- `updated` (when the document last changed) strictly increases whenever
+-- it changes. Backends keep parsed documents in the tenant's policy graph,
+-- versioned by scim.tenants.policy_epoch (see below).
+CREATE FUNCTION scim._policy_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.document := scim._policy_normalize(NEW.document);
+    IF TG_OP = 'UPDATE' AND NEW.document IS DISTINCT FROM OLD.document THEN
+        NEW.updated := greatest(clock_timestamp(), OLD.updated + interval '1 microsecond', NEW.updated);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER policies_normalize BEFORE INSERT OR UPDATE ON scim.policies
+    FOR EACH ROW EXECUTE FUNCTION scim._policy_before_write();
+
+-- Admin API ---------------------------------------------------------------
+-- scim_policy_put(name, document) is Rust (validation with a precise detail).
+
+-- A group of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_group(tenant uuid, group_ref text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE g uuid;
+BEGIN
+    IF group_ref ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
+        SELECT id INTO g FROM scim.groups
+         WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
+    END IF;
+    IF g IS NULL THEN
+        PERFORM scim._raise(404, NULL, format('Group ''%s'' not found', group_ref));
+    END IF;
+    RETURN g;
+END
+$$;
+
+-- A policy of the current tenant, locked against concurrent deletion; 404 otherwise.
+CREATE FUNCTION scim._policy_lock(tenant uuid, policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', policy));
+    END IF;
+END
+$$;
+
+-- Bind a policy to a group. Idempotent: true if the binding was created,
+-- false if it already existed.
+CREATE FUNCTION scim.scim_policy_bind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_bind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_bind.policy);
+    INSERT INTO scim.policy_bindings (tenant_id, group_id, policy)
+    VALUES (t, g, scim_policy_bind.policy)
+    ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+-- Unbind: true if a binding was removed, false if there was none. An
+-- unknown group or policy is a 404 (a typo should not look like success).
+CREATE FUNCTION scim.scim_policy_unbind(group_id text, policy text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid := scim.current_tenant();
+    g uuid := scim._policy_group(t, scim_policy_unbind.group_id);
+BEGIN
+    PERFORM scim._policy_lock(t, scim_policy_unbind.policy);
+    DELETE FROM scim.policy_bindings b
+     WHERE b.tenant_id = t AND b.group_id = g AND b.policy = scim_policy_unbind.policy;
+    RETURN FOUND;
+END
+$$;
+
+-- The policy of users who reach no bound policy. NULL clears it.
+CREATE FUNCTION scim.scim_policy_set_default(policy text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    IF policy IS NOT NULL THEN
+        PERFORM scim._policy_lock(t, policy);
+    END IF;
+    UPDATE scim.tenants SET default_policy = policy
+     WHERE id = t AND default_policy IS DISTINCT FROM policy;
+END
+$$;
+
+-- Delete a policy: its bindings go with it (FK cascade), and it stops
+-- being the default. 404 if unknown.
+CREATE FUNCTION scim.scim_policy_delete(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE t uuid := scim.current_tenant();
+BEGIN
+    UPDATE scim.tenants SET default_policy = NULL
+     WHERE id = t AND default_policy = scim_policy_delete.name;
+    DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
+    END IF;
+END
+$$;
+
+--   storage
+
 -- Credential lifecycle (README "Credentials"): token expiry, rotation with
 -- overlap, last use; OAuth 2.0 clients (client credentials grant); the
 -- per-tenant operating settings (rate limit, provisioning log options)
@@ -594,6 +712,69 @@ LANGUAGE sql STABLE AS $$
       LEFT JOIN scim.tenant_operations o ON o.tenant_id = t.id
 $$;
 
+--   credentials
+
+-- Tenants and tokens: the SQL-language part of the admin API (token issue
+-- and rotation are in Rust: randomness and hashing, src/auth.rs).
+
+-- Tenants ---------------------------------------------------------------
+CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE created uuid;
+BEGIN
+    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
+    RETURN created;
+EXCEPTION
+    WHEN unique_violation THEN
+        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
+    WHEN check_violation OR not_null_violation THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
+END
+$$;
+
+-- Tokens (issue is in Rust: randomness and hashing) ---------------------
+CREATE FUNCTION scim.scim_tokens()
+RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
+               expires timestamptz, last_used timestamptz, admin boolean)
+LANGUAGE plpgsql STABLE AS $$
+-- The tenant is resolved before the query (an unknown tenant is an error
+-- even when there is no row to filter; see scim_policy_changes).
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    RETURN QUERY
+    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
+      FROM scim.tokens t
+     WHERE t.tenant_id = tenant
+     ORDER BY t.created, t.id;
+END
+$$;
+
+CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
+     WHERE tenant_id = scim.current_tenant() AND id = token_id;
+    IF NOT FOUND THEN
+        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
+    END IF;
+END
+$$;
+
+--   storage
+
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+$$;
+
 --   storage
 
 -- The HTTP entry points: scim_http (what the gateway calls) and
@@ -663,44 +844,9 @@ BEGIN
 END
 $$;
 
--- One request in a sub-transaction: a request that fails leaves no partial
--- write, and its error becomes a SCIM error response. `tenant` NULL means
--- "authenticate by the bearer token"; Bulk passes the tenant it already
--- authenticated. Owner-only.
--- Every request is then handed to scim._http_finish (src/provisioning_log.rs),
--- outside the sub-transaction: it logs writes and failures (so a failed
--- request is logged although its work rolled back) and returns the
--- internal headers a gateway asked for (x-scim-internal).
-CREATE FUNCTION scim._http(tenant uuid, method text, path text, query text, headers jsonb, body text)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-    r jsonb;
-    res scim.http_response;
-    extra jsonb;
-    m text; d text; s text;
-BEGIN
-    BEGIN
-        r := scim._http_dispatch(tenant, method, path, query, headers, body);
-        res := ROW((r->>'status')::int, r->'headers', nullif(r->'body', 'null'::jsonb))::scim.http_response;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, s = RETURNED_SQLSTATE;
-        res := scim._http_error(s, m, d);
-    END;
-    extra := scim._http_finish(
-        tenant IS NOT NULL, coalesce(headers->>'x-scim-internal', '') = '1', method, path,
-        headers->>'x-request-id', body, res.status,
-        CASE WHEN res.status >= 400 THEN res.body->>'scimType' END,
-        CASE WHEN res.status >= 400 THEN coalesce(res.body->>'detail', res.body->>'error_description') END,
-        res.headers->>'ETag',
-        CASE WHEN res.status = 201 THEN res.body->>'id' END,
-        started);
-    IF extra IS NOT NULL THEN
-        res.headers := coalesce(res.headers, '{}') || extra;
-    END IF;
-    RETURN res;
-END
-$$;
+-- scim._http(tenant, method, path, query, headers, body): one request in a
+-- sub-transaction, then the provisioning log; Rust (src/http/entry.rs),
+-- created after this file.
 
 -- The one HTTP entry point (the gateway calls it; scim_postgrest too).
 -- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
@@ -757,191 +903,24 @@ BEGIN
 END
 $$;
 
---   storage
-
--- Policy engine: the admin API (see src/policy/; notifications: policy_notify.sql).
---
--- Policies are named documents per tenant (scim.policies), bound to groups
--- (scim.policy_bindings); a tenant may name a default policy
--- (scim.tenants.default_policy). The read side (effective_policy,
--- effective_policy_explain, policy_allows) and document validation are Rust
--- (src/policy/). Bodies here are plpgsql so that references to Rust
--- functions are resolved at run time, not when the extension script runs.
-
--- Documents are validated and normalised on every write, whatever the path
--- (scim_policy_put, a direct INSERT/UPDATE, a pg_dump restore), and
--- `updated` (when the document last changed) strictly increases whenever
--- it changes. Backends keep parsed documents in the tenant's policy graph,
--- versioned by scim.tenants.policy_epoch (see below).
-CREATE FUNCTION scim._policy_before_write() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.document := scim._policy_normalize(NEW.document);
-    IF TG_OP = 'UPDATE' AND NEW.document IS DISTINCT FROM OLD.document THEN
-        NEW.updated := greatest(clock_timestamp(), OLD.updated + interval '1 microsecond', NEW.updated);
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER policies_normalize BEFORE INSERT OR UPDATE ON scim.policies
-    FOR EACH ROW EXECUTE FUNCTION scim._policy_before_write();
-
--- Admin API ---------------------------------------------------------------
--- scim_policy_put(name, document) is Rust (validation with a precise detail).
-
--- A group of the current tenant, locked against concurrent deletion; 404 otherwise.
-CREATE FUNCTION scim._policy_group(tenant uuid, group_ref text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE g uuid;
-BEGIN
-    IF group_ref ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
-        SELECT id INTO g FROM scim.groups
-         WHERE tenant_id = tenant AND id = trim(group_ref)::uuid FOR KEY SHARE;
-    END IF;
-    IF g IS NULL THEN
-        PERFORM scim._raise(404, NULL, format('Group ''%s'' not found', group_ref));
-    END IF;
-    RETURN g;
-END
-$$;
-
--- A policy of the current tenant, locked against concurrent deletion; 404 otherwise.
-CREATE FUNCTION scim._policy_lock(tenant uuid, policy text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM 1 FROM scim.policies p WHERE p.tenant_id = tenant AND p.name = policy FOR KEY SHARE;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('policy "%s" not found', policy));
-    END IF;
-END
-$$;
-
--- Bind a policy to a group. Idempotent: true if the binding was created,
--- false if it already existed.
-CREATE FUNCTION scim.scim_policy_bind(group_id text, policy text) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid := scim.current_tenant();
-    g uuid := scim._policy_group(t, scim_policy_bind.group_id);
-BEGIN
-    PERFORM scim._policy_lock(t, scim_policy_bind.policy);
-    INSERT INTO scim.policy_bindings (tenant_id, group_id, policy)
-    VALUES (t, g, scim_policy_bind.policy)
-    ON CONFLICT DO NOTHING;
-    RETURN FOUND;
-END
-$$;
-
--- Unbind: true if a binding was removed, false if there was none. An
--- unknown group or policy is a 404 (a typo should not look like success).
-CREATE FUNCTION scim.scim_policy_unbind(group_id text, policy text) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid := scim.current_tenant();
-    g uuid := scim._policy_group(t, scim_policy_unbind.group_id);
-BEGIN
-    PERFORM scim._policy_lock(t, scim_policy_unbind.policy);
-    DELETE FROM scim.policy_bindings b
-     WHERE b.tenant_id = t AND b.group_id = g AND b.policy = scim_policy_unbind.policy;
-    RETURN FOUND;
-END
-$$;
-
--- The policy of users who reach no bound policy. NULL clears it.
-CREATE FUNCTION scim.scim_policy_set_default(policy text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE t uuid := scim.current_tenant();
-BEGIN
-    IF policy IS NOT NULL THEN
-        PERFORM scim._policy_lock(t, policy);
-    END IF;
-    UPDATE scim.tenants SET default_policy = policy
-     WHERE id = t AND default_policy IS DISTINCT FROM policy;
-END
-$$;
-
--- Delete a policy: its bindings go with it (FK cascade), and it stops
--- being the default. 404 if unknown.
-CREATE FUNCTION scim.scim_policy_delete(name text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE t uuid := scim.current_tenant();
-BEGIN
-    UPDATE scim.tenants SET default_policy = NULL
-     WHERE id = t AND default_policy = scim_policy_delete.name;
-    DELETE FROM scim.policies p WHERE p.tenant_id = t AND p.name = scim_policy_delete.name;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('policy "%s" not found', scim_policy_delete.name));
-    END IF;
-END
-$$;
-
---   storage
-
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
---   credentials
-
--- Tenants and tokens: the SQL-language part of the admin API (token issue
--- and rotation are in Rust: randomness and hashing, src/auth.rs).
-
--- Tenants ---------------------------------------------------------------
-CREATE FUNCTION scim.scim_tenant_create(name text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE created uuid;
-BEGIN
-    INSERT INTO scim.tenants (name) VALUES (scim_tenant_create.name) RETURNING id INTO created;
-    RETURN created;
-EXCEPTION
-    WHEN unique_violation THEN
-        PERFORM scim._raise(409, 'uniqueness', format('tenant "%s" already exists', scim_tenant_create.name));
-    WHEN check_violation OR not_null_violation THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a tenant name must be a non-empty string');
-END
-$$;
-
--- Tokens (issue is in Rust: randomness and hashing) ---------------------
-CREATE FUNCTION scim.scim_tokens()
-RETURNS TABLE (id uuid, label text, created timestamptz, revoked timestamptz,
-               expires timestamptz, last_used timestamptz, admin boolean)
-LANGUAGE plpgsql STABLE AS $$
--- The tenant is resolved before the query (an unknown tenant is an error
--- even when there is no row to filter; see scim_policy_changes).
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    RETURN QUERY
-    SELECT t.id, t.label, t.created, t.revoked, t.expires, t.last_used, t.admin
-      FROM scim.tokens t
-     WHERE t.tenant_id = tenant
-     ORDER BY t.created, t.id;
-END
-$$;
-
-CREATE FUNCTION scim.scim_token_revoke(token_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE scim.tokens SET revoked = coalesce(revoked, clock_timestamp())
-     WHERE tenant_id = scim.current_tenant() AND id = token_id;
-    IF NOT FOUND THEN
-        PERFORM scim._raise(404, NULL, format('token %s not found', token_id));
-    END IF;
-END
-$$;
-
 CREATE  FUNCTION "_api_tenant"() RETURNS uuid /* pgrx :: Uuid */
 STRICT 
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'api_tenant_wrapper';
+
+-- requires:
+--   http
+CREATE  FUNCTION "_http"(
+	"tenant" uuid, /* Option < pgrx :: Uuid > */
+	"method" TEXT, /* & str */
+	"path" TEXT, /* & str */
+	"query" TEXT, /* Option < & str > */
+	"headers" jsonb, /* Option < JsonArg > */
+	"body" TEXT /* Option < & str > */
+) RETURNS scim.http_response /* HttpResponseRow */
+ 
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'http_wrapper';
 
 CREATE  FUNCTION "_http_dispatch"(
 	"tenant" uuid, /* Option < pgrx :: Uuid > */
@@ -950,28 +929,10 @@ CREATE  FUNCTION "_http_dispatch"(
 	"query" TEXT, /* Option < & str > */
 	"headers" jsonb, /* Option < JsonArg > */
 	"body" TEXT /* Option < & str > */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'http_dispatch_wrapper';
-
-CREATE  FUNCTION "_http_finish"(
-	"nested" bool, /* bool */
-	"internal" bool, /* bool */
-	"method" TEXT, /* & str */
-	"path" TEXT, /* & str */
-	"request_id" TEXT, /* Option < & str > */
-	"body" TEXT, /* Option < & str > */
-	"status" INT, /* i32 */
-	"scim_type" TEXT, /* Option < & str > */
-	"detail" TEXT, /* Option < & str > */
-	"etag" TEXT, /* Option < & str > */
-	"created_id" TEXT, /* Option < & str > */
-	"started" timestamp with time zone /* TimestampWithTimeZone */
-) RETURNS jsonb /* Option < JsonB > */
-
-LANGUAGE c /* Rust */
-AS 'scim_pg-0.2.0', 'http_finish_wrapper';
 
 CREATE  FUNCTION "_policy_normalize"(
 	"document" jsonb /* JsonArg */
@@ -1016,6 +977,276 @@ BEGIN
         library, '_policy_users_changed_wrapper');
 END
 $$;
+
+--   storage
+--   triggers
+
+-- The change feed: scim_changes(after, limit) (README "Provisioning log
+-- and change feed").
+--
+-- The promise: a consumer that stores the last change number it read
+-- never misses a committed change and never sees an uncommitted one, even
+-- when writers commit in another order than they wrote.
+--
+-- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
+-- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
+-- missed for ever. So writers only append PENDING rows (change_no NULL,
+-- with their transaction id), and change numbers are handed out later, by
+-- the reader, to pending rows whose writer is older than the xmin of the
+-- reader's snapshot: every such writer has ended, so its rows are either
+-- visible (committed) or gone (rolled back) and can never appear later.
+-- Numbering runs under one transaction-level advisory lock, so batches are
+-- numbered and committed one after the other: every number a reader can
+-- see was handed out after every smaller one became visible.
+--
+-- Cost: one row per changed resource (statement-level triggers, one INSERT
+-- per statement) and, in the reader, one UPDATE of the rows that became
+-- ready, serialised across readers. A long-running transaction holds back
+-- xmin and so delays (never loses) the feed. On a hot standby, or under
+-- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
+-- numbered (a prefix of the feed, so still never a gap).
+
+CREATE TABLE scim.changes (
+    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id     uuid NOT NULL,
+    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    change_no     bigint,                 -- NULL until the change is numbered
+    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
+    resource_id   uuid NOT NULL,
+    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
+                                                     'delete', 'member_add', 'member_remove')),
+    version       bigint,                 -- the resource's version after the change
+    member_id     uuid,                   -- member_add / member_remove
+    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
+CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
+CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
+CREATE SEQUENCE scim.change_numbers AS bigint;
+-- Writers: statement-level triggers, one INSERT per statement
+-- (scim._changes_resources, Rust: src/triggers/change_feed.rs). Rows of a
+-- tenant being deleted are not recorded (its resources go with it).
+-- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
+-- it to its tenant's rows) is in the feed too, without granting it the
+-- feed's table; the rows come only from the statement's transition tables.
+ALTER FUNCTION scim._changes_resources() SECURITY DEFINER;
+CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
+
+CREATE FUNCTION scim._changes_members() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
+    ELSE
+        -- A deleted group's memberships go with it (its 'delete' says so).
+        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
+        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
+         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
+
+-- Number the pending changes whose writers have ended (see the top of
+-- this file). Returns how many were numbered.
+CREATE FUNCTION scim._changes_number() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE numbered bigint;
+BEGIN
+    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
+    -- One numberer at a time, until it commits. The next statement takes
+    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
+    PERFORM pg_advisory_xact_lock(8386218497125364014);
+    WITH ready AS (
+        SELECT c.pending_id FROM scim.changes c
+         WHERE c.change_no IS NULL
+           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY c.writer_xid, c.pending_id
+    ), numbered_rows AS (
+        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
+    )
+    UPDATE scim.changes c SET change_no = nr.n
+      FROM numbered_rows nr
+     WHERE c.pending_id = nr.pending_id;
+    GET DIAGNOSTICS numbered = ROW_COUNT;
+    RETURN numbered;
+END
+$$;
+
+-- The current tenant's committed changes after change number `after`, in
+-- order, at most `max_rows` (1 to 10,000).
+CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
+RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
+               version bigint, member_id uuid, at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    PERFORM scim._changes_number();
+    RETURN QUERY
+        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
+          FROM scim.changes c
+         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
+         ORDER BY c.change_no
+         LIMIT max_rows;
+END
+$$;
+
+-- Numbered changes older than the retention (scim.settings
+-- 'change_feed_retention', default 7 days) are deleted. Returns how many.
+CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('change_feed_retention', '7 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
+$$;
+
+--   changes
+
+-- The provisioning log (README "Provisioning log and change feed"): one row
+-- per write request and per failed request (4xx included), written by
+-- scim._http after the request's sub-transaction, so a failed request is
+-- logged although its work was rolled back. Reads only when the tenant
+-- opts in (scim_provisioning_log_configure). The row is written by
+-- src/provisioning_log.rs; this file holds the table and the read side.
+
+CREATE TABLE scim.provisioning_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
+    credential_id    uuid,          -- a token or an OAuth client
+    credential_label text,
+    sql_role         text NOT NULL DEFAULT session_user,
+    method           text NOT NULL,
+    path             text NOT NULL,
+    resource_type    text,
+    resource_id      text,
+    status           int NOT NULL,
+    scim_type        text,
+    detail           text,
+    request_id       text,
+    duration_ms      double precision,
+    version_before   bigint,
+    version_after    bigint,
+    attributes       text[],        -- attribute names the request wrote
+    request_body     jsonb          -- only when the tenant opts in; never passwords
+);
+CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
+-- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
+-- insert (the prune is its only reader).
+CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
+-- The current tenant's log, newest first, filtered by time, status range,
+-- resource type and id; `before_id` pages backwards (the last id seen).
+CREATE FUNCTION scim.scim_provisioning_log(
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
+    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
+    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
+RETURNS SETOF scim.provisioning_log
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM scim.provisioning_log l
+         WHERE l.tenant_id = tenant
+           AND (since IS NULL OR l.at >= since)
+           AND (until IS NULL OR l.at < until)
+           AND (min_status IS NULL OR l.status >= min_status)
+           AND (max_status IS NULL OR l.status <= max_status)
+           AND (scim_provisioning_log.resource_type IS NULL
+                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
+           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
+           AND (before_id IS NULL OR l.id < before_id)
+         ORDER BY l.at DESC, l.id DESC
+         LIMIT max_rows;
+END
+$$;
+
+-- JSON lines for a SIEM: one object per row, oldest first, e.g.
+--   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
+CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
+      FROM scim.provisioning_log l
+     WHERE l.tenant_id = tenant
+       AND (since IS NULL OR l.at >= since)
+       AND (until IS NULL OR l.at < until)
+     ORDER BY l.at, l.id;
+END
+$$;
+
+-- Retention, for the log and the change feed (scim.settings rows, kept
+-- by pg_dump): NULL leaves a value as it is.
+CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
+        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
+    END IF;
+    IF provisioning_log IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+    IF change_feed IS NOT NULL THEN
+        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+    END IF;
+END
+$$;
+
+-- Log rows older than the retention (default 30 days) are deleted, in
+-- every tenant; with the change feed's (scim_changes_prune). Run it from
+-- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
+-- how many log rows went.
+CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    keep interval := scim._retention('provisioning_log_retention', '30 days');
+    gone bigint;
+BEGIN
+    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    PERFORM scim.scim_changes_prune();
+    RETURN gone;
+END
+$$;
+
+-- The current tenant's log as a view (for reporting roles granted SELECT
+-- on it; RLS on the table confines direct readers as everywhere else).
+CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
+    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 --   policy_admin
 --   triggers
@@ -1365,276 +1596,6 @@ CREATE TRIGGER users_policy_insert AFTER INSERT ON scim.users
 CREATE TRIGGER users_policy_update AFTER UPDATE ON scim.users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION scim._policy_users_changed();
-
---   storage
---   triggers
-
--- The change feed: scim_changes(after, limit) (README "Provisioning log
--- and change feed").
---
--- The promise: a consumer that stores the last change number it read
--- never misses a committed change and never sees an uncommitted one, even
--- when writers commit in another order than they wrote.
---
--- Why not a sequence drawn by the writer: writer A draws 1, writer B draws
--- 2 and commits, a consumer reads 2 and stores it, then A commits its 1:
--- missed for ever. So writers only append PENDING rows (change_no NULL,
--- with their transaction id), and change numbers are handed out later, by
--- the reader, to pending rows whose writer is older than the xmin of the
--- reader's snapshot: every such writer has ended, so its rows are either
--- visible (committed) or gone (rolled back) and can never appear later.
--- Numbering runs under one transaction-level advisory lock, so batches are
--- numbered and committed one after the other: every number a reader can
--- see was handed out after every smaller one became visible.
---
--- Cost: one row per changed resource (statement-level triggers, one INSERT
--- per statement) and, in the reader, one UPDATE of the rows that became
--- ready, serialised across readers. A long-running transaction holds back
--- xmin and so delays (never loses) the feed. On a hot standby, or under
--- REPEATABLE READ / SERIALIZABLE, scim_changes only reads what is already
--- numbered (a prefix of the feed, so still never a gap).
-
-CREATE TABLE scim.changes (
-    pending_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tenant_id     uuid NOT NULL,
-    writer_xid    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-    change_no     bigint,                 -- NULL until the change is numbered
-    resource_type text NOT NULL CHECK (resource_type IN ('User', 'Group')),
-    resource_id   uuid NOT NULL,
-    operation     text NOT NULL CHECK (operation IN ('create', 'update', 'deactivate', 'activate',
-                                                     'delete', 'member_add', 'member_remove')),
-    version       bigint,                 -- the resource's version after the change
-    member_id     uuid,                   -- member_add / member_remove
-    at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
-);
-CREATE UNIQUE INDEX changes_numbered ON scim.changes (tenant_id, change_no) WHERE change_no IS NOT NULL;
-CREATE INDEX changes_pending ON scim.changes (writer_xid, pending_id) WHERE change_no IS NULL;
-CREATE INDEX changes_at ON scim.changes USING brin (at);   -- for the prune only
-CREATE SEQUENCE scim.change_numbers AS bigint;
--- Writers: statement-level triggers, one INSERT per statement
--- (scim._changes_resources, Rust: src/triggers/change_feed.rs). Rows of a
--- tenant being deleted are not recorded (its resources go with it).
--- SECURITY DEFINER: a change made by a role given direct DML (RLS confines
--- it to its tenant's rows) is in the feed too, without granting it the
--- feed's table; the rows come only from the statement's transition tables.
-ALTER FUNCTION scim._changes_resources() SECURITY DEFINER;
-CREATE TRIGGER users_changes_insert AFTER INSERT ON scim.users
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_update AFTER UPDATE ON scim.users
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER users_changes_delete AFTER DELETE ON scim.users
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_insert AFTER INSERT ON scim.groups
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_update AFTER UPDATE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-CREATE TRIGGER groups_changes_delete AFTER DELETE ON scim.groups
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_resources();
-
-CREATE FUNCTION scim._changes_members() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_add', c.member_id FROM changed c;
-    ELSE
-        -- A deleted group's memberships go with it (its 'delete' says so).
-        INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, member_id)
-        SELECT c.tenant_id, 'Group', c.group_id, 'member_remove', c.member_id FROM changed c
-         WHERE EXISTS (SELECT 1 FROM scim.groups g WHERE g.tenant_id = c.tenant_id AND g.id = c.group_id);
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER members_changes_insert AFTER INSERT ON scim.members
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-CREATE TRIGGER members_changes_delete AFTER DELETE ON scim.members
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION scim._changes_members();
-
--- Number the pending changes whose writers have ended (see the top of
--- this file). Returns how many were numbered.
-CREATE FUNCTION scim._changes_number() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE numbered bigint;
-BEGIN
-    IF pg_is_in_recovery() OR current_setting('transaction_isolation') <> 'read committed' THEN
-        RETURN 0;
-    END IF;
-    -- One numberer at a time, until it commits. The next statement takes
-    -- a new snapshot (READ COMMITTED), so it sees every earlier batch.
-    PERFORM pg_advisory_xact_lock(8386218497125364014);
-    WITH ready AS (
-        SELECT c.pending_id FROM scim.changes c
-         WHERE c.change_no IS NULL
-           AND c.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY c.writer_xid, c.pending_id
-    ), numbered_rows AS (
-        SELECT r.pending_id, nextval('scim.change_numbers') AS n FROM ready r
-    )
-    UPDATE scim.changes c SET change_no = nr.n
-      FROM numbered_rows nr
-     WHERE c.pending_id = nr.pending_id;
-    GET DIAGNOSTICS numbered = ROW_COUNT;
-    RETURN numbered;
-END
-$$;
-
--- The current tenant's committed changes after change number `after`, in
--- order, at most `max_rows` (1 to 10,000).
-CREATE FUNCTION scim.scim_changes(after bigint DEFAULT 0, max_rows int DEFAULT 1000)
-RETURNS TABLE (change_no bigint, resource_type text, resource_id uuid, operation text,
-               version bigint, member_id uuid, at timestamptz)
-LANGUAGE plpgsql AS $$
-DECLARE tenant uuid := scim._api_tenant();   -- scim_session binding enforced
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    PERFORM scim._changes_number();
-    RETURN QUERY
-        SELECT c.change_no, c.resource_type, c.resource_id, c.operation, c.version, c.member_id, c.at
-          FROM scim.changes c
-         WHERE c.tenant_id = tenant AND c.change_no IS NOT NULL AND c.change_no > coalesce(after, 0)
-         ORDER BY c.change_no
-         LIMIT max_rows;
-END
-$$;
-
--- Numbered changes older than the retention (scim.settings
--- 'change_feed_retention', default 7 days) are deleted. Returns how many.
-CREATE FUNCTION scim.scim_changes_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('change_feed_retention', '7 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.changes c WHERE c.change_no IS NOT NULL AND c.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    RETURN gone;
-END
-$$;
-
---   changes
-
--- The provisioning log (README "Provisioning log and change feed"): one row
--- per write request and per failed request (4xx included), written by
--- scim._http after the request's sub-transaction, so a failed request is
--- logged although its work was rolled back. Reads only when the tenant
--- opts in (scim_provisioning_log_configure). The row is written by
--- src/provisioning_log.rs; this file holds the table and the read side.
-
-CREATE TABLE scim.provisioning_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tenant_id        uuid,          -- NULL: no valid credential, so no tenant
-    credential_id    uuid,          -- a token or an OAuth client
-    credential_label text,
-    sql_role         text NOT NULL DEFAULT session_user,
-    method           text NOT NULL,
-    path             text NOT NULL,
-    resource_type    text,
-    resource_id      text,
-    status           int NOT NULL,
-    scim_type        text,
-    detail           text,
-    request_id       text,
-    duration_ms      double precision,
-    version_before   bigint,
-    version_after    bigint,
-    attributes       text[],        -- attribute names the request wrote
-    request_body     jsonb          -- only when the tenant opts in; never passwords
-);
-CREATE INDEX provisioning_log_tenant_at ON scim.provisioning_log (tenant_id, at);
--- BRIN: rows arrive in time order, and a BRIN costs next to nothing per
--- insert (the prune is its only reader).
-CREATE INDEX provisioning_log_at ON scim.provisioning_log USING brin (at);
--- The current tenant's log, newest first, filtered by time, status range,
--- resource type and id; `before_id` pages backwards (the last id seen).
-CREATE FUNCTION scim.scim_provisioning_log(
-    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-    min_status int DEFAULT NULL, max_status int DEFAULT NULL,
-    resource_type text DEFAULT NULL, resource_id text DEFAULT NULL,
-    before_id bigint DEFAULT NULL, max_rows int DEFAULT 100)
-RETURNS SETOF scim.provisioning_log
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();
-BEGIN
-    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
-        PERFORM scim._raise(400, 'invalidValue', 'max_rows must be between 1 and 10000');
-    END IF;
-    RETURN QUERY
-        SELECT l.* FROM scim.provisioning_log l
-         WHERE l.tenant_id = tenant
-           AND (since IS NULL OR l.at >= since)
-           AND (until IS NULL OR l.at < until)
-           AND (min_status IS NULL OR l.status >= min_status)
-           AND (max_status IS NULL OR l.status <= max_status)
-           AND (scim_provisioning_log.resource_type IS NULL
-                OR lower(l.resource_type) = lower(rtrim(scim_provisioning_log.resource_type, 's')))
-           AND (scim_provisioning_log.resource_id IS NULL OR l.resource_id = scim_provisioning_log.resource_id)
-           AND (before_id IS NULL OR l.id < before_id)
-         ORDER BY l.at DESC, l.id DESC
-         LIMIT max_rows;
-END
-$$;
-
--- JSON lines for a SIEM: one object per row, oldest first, e.g.
---   psql -c "\copy (SELECT * FROM scim.scim_provisioning_log_export(now() - interval '1 day')) TO 'scim.jsonl'"
-CREATE FUNCTION scim.scim_provisioning_log_export(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS SETOF text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE tenant uuid := scim.current_tenant();   -- resolved even with no rows
-BEGIN
-    RETURN QUERY
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.to_jsonb(l))::text
-      FROM scim.provisioning_log l
-     WHERE l.tenant_id = tenant
-       AND (since IS NULL OR l.at >= since)
-       AND (until IS NULL OR l.at < until)
-     ORDER BY l.at, l.id;
-END
-$$;
-
--- Retention, for the log and the change feed (scim.settings rows, kept
--- by pg_dump): NULL leaves a value as it is.
-CREATE FUNCTION scim.scim_retention_set(provisioning_log interval DEFAULT NULL, change_feed interval DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF provisioning_log <= interval '0' OR change_feed <= interval '0' THEN
-        PERFORM scim._raise(400, 'invalidValue', 'a retention must be positive');
-    END IF;
-    IF provisioning_log IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('provisioning_log_retention', to_jsonb(provisioning_log::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-    IF change_feed IS NOT NULL THEN
-        INSERT INTO scim.settings (name, value) VALUES ('change_feed_retention', to_jsonb(change_feed::text))
-        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
-    END IF;
-END
-$$;
-
--- Log rows older than the retention (default 30 days) are deleted, in
--- every tenant; with the change feed's (scim_changes_prune). Run it from
--- cron / pg_cron; the log write also calls it every 4,096 rows. Returns
--- how many log rows went.
-CREATE FUNCTION scim.scim_provisioning_log_prune() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keep interval := scim._retention('provisioning_log_retention', '30 days');
-    gone bigint;
-BEGIN
-    DELETE FROM scim.provisioning_log l WHERE l.at < clock_timestamp() - keep;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    PERFORM scim.scim_changes_prune();
-    RETURN gone;
-END
-$$;
-
--- The current tenant's log as a view (for reporting roles granted SELECT
--- on it; RLS on the table confines direct readers as everywhere else).
-CREATE VIEW scim.provisioning_log_current WITH (security_barrier) AS
-    SELECT l.* FROM scim.provisioning_log l WHERE l.tenant_id = scim.current_tenant();
 
 --   storage
 --   fold::scim_fold_text

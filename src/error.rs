@@ -24,6 +24,20 @@ fn sqlstate(status: u16) -> PgSqlErrorCode {
     }
 }
 
+/// The SQLSTATE `raise` gives `e`, as its five characters.
+pub fn sqlstate_text(e: &ScimError) -> String {
+    sqlstate_chars(sqlstate(e.status))
+}
+
+/// An error code as its five SQLSTATE characters.
+pub fn sqlstate_chars(code: PgSqlErrorCode) -> String {
+    // SAFETY: unpack_sql_state formats any code into a static buffer,
+    // copied out at once.
+    unsafe { std::ffi::CStr::from_ptr(pgrx::pg_sys::unpack_sql_state(code as i32)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Abort the current statement with `e`.
 pub fn raise(e: &ScimError) -> ! {
     ereport!(

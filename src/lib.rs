@@ -29,6 +29,7 @@ pub mod settings;
 pub mod spi;
 pub mod sql_api;
 pub mod store;
+pub mod subtransaction;
 pub mod triggers;
 
 /// Library load: one scim_pg library per session (src/library.rs),

@@ -1,6 +1,6 @@
 //! The provisioning log's write side and its HTTP read side.
 //!
-//! `scim._http` calls [`http_finish`] after every request's sub-transaction,
+//! `scim._http` calls [`finish`] after every request's sub-transaction,
 //! committed or rolled back, so failed requests are logged too. What the
 //! request learnt on its way (credential, tenant, target, version before)
 //! comes from [`request_context`]; what it answered (status, scimType,
@@ -94,8 +94,7 @@ pub fn note_target(tenant: pgrx::Uuid, req: &Request) {
 /// After one request (`nested`: a Bulk operation): log it when it must be,
 /// and return the internal headers for the gateway (`internal`).
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(name = "_http_finish")]
-fn http_finish(
+pub fn finish(
     nested: bool,
     internal: bool,
     method: &str,
@@ -107,8 +106,8 @@ fn http_finish(
     detail: Option<&str>,
     etag: Option<&str>,
     created_id: Option<&str>,
-    started: TimestampWithTimeZone,
-) -> Option<JsonB> {
+    started: Option<TimestampWithTimeZone>,
+) -> Option<Map<String, Value>> {
     let credential = request_context::credential();
     let target = request_context::take_target();
     let upper = method.to_ascii_uppercase();
@@ -158,7 +157,7 @@ fn http_finish(
     if let Some((rate, burst)) = credential.rate {
         headers.insert(RATE_HEADER.into(), json!(format!("{rate} {burst}")));
     }
-    Some(JsonB(Value::Object(headers)))
+    Some(headers)
 }
 
 struct LogRow<'a> {
@@ -168,7 +167,7 @@ struct LogRow<'a> {
     status: i32,
     scim_type: Option<&'a str>,
     detail: Option<&'a str>,
-    started: TimestampWithTimeZone,
+    started: Option<TimestampWithTimeZone>,
     version_after: Option<i64>,
     attributes: Option<Vec<String>>,
     request_body: Option<Value>,

@@ -7,6 +7,7 @@
 //! failed write is rolled back, and turns the error into a SCIM error body.
 
 mod bulk;
+mod entry;
 
 use crate::auth;
 use crate::error::OrRaise;
@@ -109,7 +110,8 @@ impl From<Response> for Reply {
 
 /// One request. `tenant` NULL: authenticate by the bearer token (the
 /// normal case); set: an already-authenticated tenant (Bulk operations).
-/// Owner-only (`scim._http` wraps it in a sub-transaction).
+/// Owner-only (`scim._http`, src/http/entry.rs, runs the same dispatch in
+/// a sub-transaction; this entry point is kept for measuring the layers).
 #[pg_extern(name = "_http_dispatch")]
 fn http_dispatch(
     tenant: Option<pgrx::Uuid>,
