@@ -331,7 +331,7 @@ class MultiTenant:
         hdr = json.dumps({"authorization": f"Bearer {tok}"})
         gen = c.execute("SELECT scim.scim_filter_sql('userName eq \"x\"')").fetchone()[0]
         proj = re.match(r"SELECT (.*) FROM scim\.users r WHERE", gen, re.S).group(1).replace("%", "%%")
-        conns = {name: self.connect() for name in ("sql", "render", "list", "dispatch_t", "dispatch", "http_plpgsql",
+        conns = {name: self.connect() for name in ("sql", "render", "list", "dispatch_t", "dispatch", "http_entry",
                                                     "scim_http", "scim_http_sql")}
         conns["list"].execute("SELECT set_config('scim.tenant', %s, false)", (str(tid),))
         vals = [1 + (j * 7919) % n for j in range(512)]
@@ -351,7 +351,7 @@ class MultiTenant:
              "SELECT scim._http_dispatch(%s, 'GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (tid, q(i), hdr)),
             ("+ token authentication", "dispatch",
              "SELECT scim._http_dispatch(NULL, 'GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
-            ("+ PL/pgSQL sub-transaction and log (scim._http)", "http_plpgsql",
+            ("+ sub-transaction and log (scim._http, Rust)", "http_entry",
              "SELECT * FROM scim._http(NULL, 'GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
             ("scim.scim_http (PL/pgSQL wrapper, this build)", "scim_http",
              "SELECT * FROM scim.scim_http('GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
