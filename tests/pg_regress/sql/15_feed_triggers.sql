@@ -1,0 +1,94 @@
+-- The statement triggers every write fires (src/triggers/): the change
+-- feed of users and groups and the policy notifications of users, driven
+-- here by direct multi-row DML across two tenants, so each statement's
+-- transition tables hold several rows of several tenants.
+SELECT scim.scim_tenant_create('feed-a') IS NOT NULL AS a, scim.scim_tenant_create('feed-b') IS NOT NULL AS b;
+SELECT id AS ta FROM scim.tenants WHERE name = 'feed-a' \gset
+SELECT id AS tb FROM scim.tenants WHERE name = 'feed-b' \gset
+-- Tenant A has a default policy (a new active user gets it: notified);
+-- tenant B has none (a new user changes nobody's policy: not notified).
+SET scim.tenant = 'feed-a';
+SELECT scim.scim_policy_put('feed_base', '{"allow": {"skills": ["git"]}}') IS NOT NULL AS put;
+SELECT scim.scim_policy_set_default('feed_base');
+RESET scim.tenant;
+SELECT coalesce(max(seq), 0) AS policy_mark FROM scim.policy_changes \gset
+SELECT coalesce(max(pending_id), 0) AS feed_mark FROM scim.changes \gset
+CREATE FUNCTION feed_seen() RETURNS TABLE (tenant text, kind text, name text, operation text, version bigint)
+LANGUAGE sql AS $$
+    SELECT t.name, c.resource_type, coalesce(u.user_name, g.display_name, '(gone)'), c.operation, c.version
+      FROM scim.changes c JOIN scim.tenants t ON t.id = c.tenant_id
+      LEFT JOIN scim.users u ON c.resource_type = 'User' AND u.tenant_id = c.tenant_id AND u.id = c.resource_id
+      LEFT JOIN scim.groups g ON c.resource_type = 'Group' AND g.tenant_id = c.tenant_id AND g.id = c.resource_id
+     WHERE c.pending_id > current_setting('feed.mark')::bigint AND t.name LIKE 'feed-%'
+     ORDER BY 1, 2, 3, c.pending_id
+$$;
+CREATE FUNCTION policy_seen() RETURNS TABLE (tenant text, all_users boolean, users text)
+LANGUAGE sql AS $$
+    SELECT t.name, c.all_users,
+           (SELECT string_agg(u.user_name, ',' ORDER BY u.user_name)
+              FROM unnest(c.users) x LEFT JOIN scim.users u ON u.id = x)
+      FROM scim.policy_changes c JOIN scim.tenants t ON t.id = c.tenant_id
+     WHERE c.seq > current_setting('feed.policy_mark')::bigint AND t.name LIKE 'feed-%'
+     ORDER BY 1, c.seq
+$$;
+CREATE PROCEDURE feed_mark() LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('feed.mark', (SELECT coalesce(max(pending_id), 0)::text FROM scim.changes), false);
+    PERFORM set_config('feed.policy_mark', (SELECT coalesce(max(seq), 0)::text FROM scim.policy_changes), false);
+END
+$$;
+CALL feed_mark();
+
+-- One INSERT, five users in two tenants: five creates; one notification,
+-- tenant A's active users (not the inactive one).
+INSERT INTO scim.users (tenant_id, user_name, active, resource)
+VALUES (:'ta', 'a1', true, '{}'), (:'tb', 'b1', true, '{}'), (:'ta', 'a2', NULL, '{}'),
+       (:'ta', 'a3', false, '{}'), (:'tb', 'b2', false, '{}');
+SELECT * FROM feed_seen();
+SELECT * FROM policy_seen();
+CALL feed_mark();
+
+-- One UPDATE: a1 deactivated, a2 from NULL to true (activation in the
+-- feed, but NULL already meant active: no policy change), b1 rewritten
+-- with a new version (update), b2 rewritten unchanged (nothing).
+UPDATE scim.users SET
+    active = CASE user_name WHEN 'a1' THEN false WHEN 'a2' THEN true ELSE active END,
+    version = CASE user_name WHEN 'b1' THEN version + 1 ELSE version END
+ WHERE user_name IN ('a1', 'a2', 'b1', 'b2');
+SELECT * FROM feed_seen();
+SELECT * FROM policy_seen();
+CALL feed_mark();
+
+-- Groups: created, renamed with a new version, deleted.
+INSERT INTO scim.groups (tenant_id, display_name, resource)
+VALUES (:'ta', 'ga', '{}'), (:'tb', 'gb', '{}');
+UPDATE scim.groups SET display_name = 'ga2', version = version + 1 WHERE display_name = 'ga';
+DELETE FROM scim.groups WHERE display_name = 'gb';
+SELECT * FROM feed_seen();
+CALL feed_mark();
+
+-- One DELETE over both tenants: a delete each; each tenant's deleted
+-- users notified (their policy is gone).
+DELETE FROM scim.users WHERE user_name IN ('a1', 'b1');
+SELECT * FROM feed_seen();
+SELECT tenant, all_users, users IS NULL AS users_gone FROM policy_seen();
+CALL feed_mark();
+
+-- A rolled-back statement leaves neither feed rows nor notifications.
+BEGIN;
+INSERT INTO scim.users (tenant_id, user_name, resource) VALUES (:'ta', 'a9', '{}');
+ROLLBACK;
+SELECT count(*) AS after_rollback FROM feed_seen();
+SELECT count(*) AS after_rollback FROM policy_seen();
+
+-- Deleting a tenant records nothing for the users that go with it.
+CALL feed_mark();
+DELETE FROM scim.tenants WHERE id = :'tb';
+SELECT count(*) AS tenant_b_rows FROM scim.changes
+ WHERE tenant_id = :'tb' AND pending_id > current_setting('feed.mark')::bigint;
+SET scim.tenant = 'feed-a';
+SELECT scim.scim_policy_set_default(NULL);
+RESET scim.tenant;
+DROP FUNCTION feed_seen();
+DROP FUNCTION policy_seen();
+DROP PROCEDURE feed_mark();
