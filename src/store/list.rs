@@ -207,21 +207,7 @@ pub fn list(
     };
 
     let from = table(rt);
-    // Users' `groups` come from one join over the page's ids (`gm`).
-    let users = rt.kind == ResourceKind::User;
-    let json = if users {
-        render::page_user_json()
-    } else {
-        row_json(rt, with_members)
-    };
-    let (groups_cte, groups_join) = if users {
-        (
-            format!(", {}", render::page_groups("p")),
-            " LEFT JOIN gm ON gm.member_id = r.id",
-        )
-    } else {
-        (String::new(), "")
-    };
+    let json = row_json(rt, with_members);
     let generic = !w.per_call_plan;
     // A filtered list finds its matches once, in the page statement: their
     // ids (and sort keys), the count, the page, then only the page's rows
@@ -266,8 +252,8 @@ pub fn list(
             .unwrap_or_default();
         format!(
             "WITH m AS MATERIALIZED (SELECT r.id{key_col} FROM {from} r WHERE {sql}), \
-             p AS (SELECT m.id FROM m{cursor} ORDER BY {order_m} LIMIT {limit} OFFSET {offset_p}){groups_cte} \
-             {select}, (SELECT count(*) FROM m) FROM p JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id{groups_join}",
+             p AS (SELECT m.id FROM m{cursor} ORDER BY {order_m} LIMIT {limit} OFFSET {offset_p}) \
+             {select}, (SELECT count(*) FROM m) FROM p JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id",
             sql = w.sql
         )
     } else {
@@ -275,19 +261,10 @@ pub fn list(
             None => w.sql.clone(),
             Some(cond) => format!("{} AND r.id {cond}", w.sql),
         };
-        if users {
-            // The page's ids first (once: `gm` reads them too), then its rows.
-            format!(
-                "WITH p AS (SELECT r.id FROM {from} r WHERE {sql_where} ORDER BY {order} \
-                 LIMIT {limit} OFFSET {offset_p}){groups_cte} \
-                 {select}, NULL::int8 FROM p JOIN {from} r ON r.tenant_id = $1 AND r.id = p.id{groups_join}"
-            )
-        } else {
-            format!(
-                "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
-                 WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset_p}) r"
-            )
-        }
+        format!(
+            "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
+             WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset_p}) r"
+        )
     };
 
     let mut resources = None;

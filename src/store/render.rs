@@ -23,40 +23,14 @@ fn meta_group() -> String {
     )
 }
 
-/// One entry of a user's `groups` (`g`: the group row), in `g.id` order.
-const USER_GROUP_ITEM: &str = "jsonb_build_object('value', g.id::text, 'display', g.display_name, \
-'$ref', '/Groups/' || g.id::text, 'type', 'direct')";
-
-/// `{"groups": [...]}` of user row `r`, `{}` when it is in none.
-fn user_groups() -> String {
-    format!(
-        "coalesce((SELECT jsonb_build_object('groups', jsonb_agg({USER_GROUP_ITEM} ORDER BY g.id)) \
-         FROM scim.members m JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-         WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id HAVING count(*) > 0), '{{}}'::jsonb)"
-    )
-}
+const USER_GROUPS: &str = "coalesce((SELECT jsonb_build_object('groups', jsonb_agg(jsonb_build_object(\
+'value', g.id::text, 'display', g.display_name, '$ref', '/Groups/' || g.id::text, 'type', 'direct') ORDER BY g.id)) \
+FROM scim.members m JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id HAVING count(*) > 0), '{}'::jsonb)";
 
 /// A user row `r` of `scim.users` as its SCIM representation.
 pub fn user_json() -> String {
-    format!("(r.resource || {META_USER} || {})", user_groups())
-}
-
-/// A user row `r` of a list page whose `groups` come from [`page_groups`]
-/// (joined as `gm`): one join for the whole page, where a sub-select per
-/// row cost ~25 µs a user on 1,000-user pages.
-pub fn page_user_json() -> String {
-    format!("(r.resource || {META_USER} || coalesce(gm.groups, '{{}}'::jsonb))")
-}
-
-/// The CTE `gm(member_id, groups)`: `{"groups": [...]}` of every user of
-/// the page `page` (a CTE of ids, `id`) that is in a group, `$1` the
-/// tenant. Same entries and order as [`user_json`].
-pub fn page_groups(page: &str) -> String {
-    format!(
-        "gm AS (SELECT m.member_id, jsonb_build_object('groups', jsonb_agg({USER_GROUP_ITEM} ORDER BY g.id)) AS groups \
-         FROM {page} pg JOIN scim.members m ON m.tenant_id = $1 AND m.member_id = pg.id \
-         JOIN scim.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id GROUP BY m.member_id)"
-    )
+    format!("(r.resource || {META_USER} || {USER_GROUPS})")
 }
 
 /// A user row `r` the statement itself inserted: its id is new, so no
