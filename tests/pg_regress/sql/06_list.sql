@@ -143,6 +143,20 @@ SELECT (SELECT count(*) FROM scim.scim_filter('displayName eq "LISTERS"', 'Group
        (SELECT count(*) FROM scim.scim_filter('members.display eq "Person 12"', 'Group')) AS by_member_display,
        (SELECT count(*) FROM scim.scim_filter(format('groups.value eq "%s"', gid('Listers')))) AS users_in_group;
 
+-- Every listed user is exactly what scim_get renders, with and without
+-- groups, on each page statement (filtered first page, unfiltered page,
+-- cursor page, sorted page).
+SELECT scim.scim_create_group(jsonb_build_object('displayName', 'Listers B',
+       'members', (SELECT jsonb_agg(jsonb_build_object('value', id::text)) FROM scim.users WHERE tenant_id = scim.current_tenant() AND user_name IN ('list02', 'list03'))))->>'displayName' AS g2;
+SELECT l.name, count(*) AS users, count(*) FILTER (WHERE x ? 'groups') AS with_groups,
+       max(jsonb_array_length(x->'groups')) AS most_groups, bool_and(x = scim.scim_get('User', x->>'id')) AS same_as_get
+  FROM (VALUES ('filtered', scim.scim_list('User', 'userName sw "list0"', 1, 100)),
+               ('unfiltered', scim.scim_list('User', NULL, 1, 100)),
+               ('cursor', scim.scim_list('User', NULL, 1, 100, NULL, NULL, NULL, NULL, '')),
+               ('sorted', scim.scim_list('User', 'userName sw "list"', 1, 100, 'displayName', 'descending'))) AS l(name, page),
+       jsonb_array_elements(l.page->'Resources') x
+ GROUP BY l.name ORDER BY l.name;
+
 -- The generated SQL binds values; the statement for EXPLAIN inlines them quoted.
 SELECT scim.scim_filter_sql('userName eq "o''brien"') LIKE '%scim.fold(r.user_name) = %''o''''brien''%' AS quoted;
 SELECT scim.scim_filter_sql('userName eq "$1"') LIKE '%''$1''%' AS not_resubstituted;
