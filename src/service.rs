@@ -58,6 +58,25 @@ pub fn get(
     project(extensions::tenant_type(t, rt)?, &full, attributes, excluded)
 }
 
+/// A resource as SQL renders it, when that already is the requested
+/// projection (a user read with no `attributes`/`excludedAttributes` and
+/// no extension attribute to hide): the jsonb datum and its version, with
+/// no trip through serde. None: the caller projects ([`get`]).
+pub fn get_rendered(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    id: &str,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> ScimResult<Option<(JsonbDatum, i64)>> {
+    let rt = extensions::tenant_type(t, rt)?;
+    if rt.kind != ResourceKind::User || !renders_default_projection(rt, attributes, excluded, false)
+    {
+        return Ok(None);
+    }
+    users::get_rendered(t, id).map(Some)
+}
+
 pub fn replace(
     t: Tenant,
     rt: &ResourceTypeDef,

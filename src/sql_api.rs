@@ -50,10 +50,17 @@ fn scim_get(
     id: &str,
     attributes: default!(Option<&str>, "NULL"),
     excluded_attributes: default!(Option<&str>, "NULL"),
-) -> JsonB {
-    let r = store::resource_type(resource_type)
-        .and_then(|rt| service::get(tenant::current()?, rt, id, attributes, excluded_attributes));
-    JsonB(r.or_raise())
+) -> JsonbDatum {
+    let get = |rt| {
+        let t = tenant::current()?;
+        match service::get_rendered(t, rt, id, attributes, excluded_attributes)? {
+            Some((rendered, _)) => Ok(rendered),
+            None => {
+                JsonbDatum::from_value(service::get(t, rt, id, attributes, excluded_attributes)?)
+            }
+        }
+    };
+    store::resource_type(resource_type).and_then(get).or_raise()
 }
 
 #[pg_extern]

@@ -10,10 +10,9 @@
 //! Rust rather than PL/pgSQL: the wrapper's statements (the block, the
 //! jsonb field reads, the row) cost about a fifth of a GET.
 
-use super::{dispatch, dispatch_as, Reply, Request};
+use super::{answer, Reply};
 use crate::error::OrRaise;
 use crate::provisioning_log;
-use crate::request_context;
 use crate::spi;
 use crate::spi::jsonb::{JsonArg, JsonbDatum};
 use crate::subtransaction::{self, Failure};
@@ -43,23 +42,8 @@ fn http(
     };
     let internal = header(provisioning_log::INTERNAL_REQUEST).as_deref() == Some("1");
     let request_id = header("x-request-id");
-    let answered = subtransaction::run(|| {
-        if tenant.is_none() {
-            request_context::begin();
-        }
-        let headers = headers.clone()?;
-        let req = Request {
-            method,
-            path,
-            query: query.unwrap_or(""),
-            headers: &headers,
-            body,
-        };
-        match tenant {
-            None => dispatch(&req),
-            Some(t) => dispatch_as(t, &req),
-        }
-    });
+    let answered =
+        subtransaction::run(|| answer(tenant, method, path, query, headers.as_ref(), body));
     let mut out = match answered {
         Ok(reply) => Outgoing::from(reply),
         Err(failure) => Outgoing::error(failure).or_raise(),

@@ -89,14 +89,20 @@ impl Reply {
         }
     }
 
+    /// 200 with a body SQL built (and its ETag, for a resource).
+    fn datum(body: JsonbDatum, etag: Option<String>) -> Reply {
+        let mut head = Response::json(200, Value::Null);
+        head.body = None;
+        if let Some(tag) = etag {
+            head.headers.insert("ETag".into(), Value::String(tag));
+        }
+        Reply::Datum { head, body }
+    }
+
     /// A ListResponse: as built when SQL built it.
     fn list(list: service::ListBody) -> Reply {
         match list {
-            service::ListBody::Datum(body) => {
-                let mut head = Response::json(200, Value::Null);
-                head.body = None;
-                Reply::Datum { head, body }
-            }
+            service::ListBody::Datum(body) => Reply::datum(body, None),
             service::ListBody::Json(v) => Reply::Json(Response::json(200, v)),
         }
     }
@@ -121,25 +127,36 @@ fn http_dispatch(
     headers: Option<JsonArg>,
     body: Option<&str>,
 ) -> JsonbDatum {
+    let headers = headers.map_or(Ok(Value::Null), JsonArg::value);
+    answer(tenant, method, path, query, headers.as_ref(), body)
+        .and_then(Reply::into_datum)
+        .or_raise()
+}
+
+/// One request's answer: authenticated by its bearer token (`tenant`
+/// None, a new request context) or for a tenant already authenticated.
+pub(crate) fn answer(
+    tenant: Option<pgrx::Uuid>,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: Result<&Value, &ScimError>,
+    body: Option<&str>,
+) -> ScimResult<Reply> {
     if tenant.is_none() {
         crate::request_context::begin();
     }
-    let resp = headers
-        .map_or(Ok(Value::Null), JsonArg::value)
-        .and_then(|headers| {
-            let req = Request {
-                method,
-                path,
-                query: query.unwrap_or(""),
-                headers: &headers,
-                body,
-            };
-            match tenant {
-                None => dispatch(&req),
-                Some(t) => dispatch_as(t, &req),
-            }
-        });
-    resp.and_then(Reply::into_datum).or_raise()
+    let req = Request {
+        method,
+        path,
+        query: query.unwrap_or(""),
+        headers: headers.map_err(Clone::clone)?,
+        body,
+    };
+    match tenant {
+        None => dispatch(&req),
+        Some(t) => dispatch_as(t, &req),
+    }
 }
 
 pub fn dispatch(req: &Request) -> ScimResult<Reply> {
@@ -229,6 +246,19 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Reply> {
     if let (Route::Search(Some(rt)), Method::Post) = (&route, method) {
         let params = ListParams::from_search_body(&req.json()?)?;
         return Ok(Reply::list(service::list(tenant, rt, &params)?));
+    }
+    if let (Route::Resource(rt, id), Method::Get) = (&route, method) {
+        let q = ListParams::from_query(req.query)?;
+        let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
+        if let Some((body, version)) = service::get_rendered(tenant, rt, id, attrs, excl)? {
+            let tag = etag::format(version);
+            if let Some(inm) = req.header("if-none-match") {
+                if etag::list_matches(inm, version) {
+                    return Ok(Response::not_modified(&tag).into());
+                }
+            }
+            return Ok(Reply::datum(body, Some(tag)));
+        }
     }
     route_resource(tenant, req, route, method).map(Reply::from)
 }

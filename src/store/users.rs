@@ -3,6 +3,7 @@
 use super::{not_found, parse_id, render, rows};
 use crate::secrets::hash_password;
 use crate::spi;
+use crate::spi::jsonb::JsonbDatum;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, Normalized};
@@ -83,6 +84,25 @@ pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
         &[tenant.into(), uid.into()],
     )?
     .ok_or_else(|| not_found(&USER_TYPE, id))
+}
+
+/// A user as SQL renders it, kept as the jsonb datum, and its version
+/// (for the ETag): what a read with the default projection returns.
+pub fn get_rendered(tenant: pgrx::Uuid, id: &str) -> ScimResult<(JsonbDatum, i64)> {
+    let uid = parse_id(&USER_TYPE, id)?;
+    let mut out = None;
+    spi::for_each_row(
+        &format!(
+            "SELECT {}, r.version FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
+            render::user_json()
+        ),
+        &[tenant.into(), uid.into()],
+        |row| {
+            out = row.jsonb(1).zip(row.get::<i64>(2));
+            Ok(())
+        },
+    )?;
+    out.ok_or_else(|| not_found(&USER_TYPE, id))
 }
 
 /// Write a new canonical resource (and optionally a new password), bump
