@@ -38,7 +38,7 @@ fn http(
             .as_ref()
             .ok()
             .and_then(|h| h.get(name))
-            .and_then(header_text)
+            .and_then(json_text)
     };
     let internal = header(provisioning_log::INTERNAL_REQUEST).as_deref() == Some("1");
     let request_id = header("x-request-id");
@@ -70,9 +70,9 @@ fn http(
     out.into_row().or_raise()
 }
 
-/// A header's value as jsonb's `->>` gives it: strings as they are, other
-/// JSON values in their text form, JSON null as none.
-fn header_text(v: &Value) -> Option<String> {
+/// A JSON value as jsonb's `->>` gives it (headers, error fields): strings
+/// as they are, other values in their text form, JSON null as none.
+fn json_text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -159,7 +159,7 @@ impl Outgoing {
     /// A string field of an error body (status 400 and above).
     fn error_field(&self, key: &str) -> Option<String> {
         match (&self.body, self.status >= 400) {
-            (Body::Json(b), true) => b.get(key).and_then(header_text),
+            (Body::Json(b), true) => b.get(key).and_then(json_text),
             _ => None,
         }
     }
@@ -167,7 +167,7 @@ impl Outgoing {
     /// The id of a created resource (201).
     fn created_id(&self) -> Option<String> {
         match (&self.body, self.status == 201) {
-            (Body::Json(b), true) => b.get("id").and_then(header_text),
+            (Body::Json(b), true) => b.get("id").and_then(json_text),
             _ => None,
         }
     }
