@@ -46,7 +46,8 @@ pub fn get_full(
     }
 }
 
-/// A resource as the request's projection shows it.
+/// A resource as the request's projection shows it. `rt` is the
+/// tenant's type (`extensions::tenant_type`), as for [`get_rendered`].
 pub fn get(
     t: Tenant,
     rt: &ResourceTypeDef,
@@ -55,13 +56,14 @@ pub fn get(
     excluded: Option<&str>,
 ) -> ScimResult<Value> {
     let full = get_full(t, rt, id, attributes, excluded)?;
-    project(extensions::tenant_type(t, rt)?, &full, attributes, excluded)
+    project(rt, &full, attributes, excluded)
 }
 
 /// A resource as SQL renders it, when that already is the requested
 /// projection (a user read with no `attributes`/`excludedAttributes` and
 /// no extension attribute to hide): the jsonb datum and its version, with
-/// no trip through serde. None: the caller projects ([`get`]).
+/// no trip through serde. None: the caller projects ([`get`]). `rt` is
+/// the tenant's type, resolved once by the caller for both.
 pub fn get_rendered(
     t: Tenant,
     rt: &ResourceTypeDef,
@@ -69,7 +71,6 @@ pub fn get_rendered(
     attributes: Option<&str>,
     excluded: Option<&str>,
 ) -> ScimResult<Option<(JsonbDatum, i64)>> {
-    let rt = extensions::tenant_type(t, rt)?;
     if rt.kind != ResourceKind::User || !renders_default_projection(rt, attributes, excluded, false)
     {
         return Ok(None);

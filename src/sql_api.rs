@@ -53,6 +53,7 @@ fn scim_get(
 ) -> JsonbDatum {
     let get = |rt| {
         let t = tenant::current()?;
+        let rt = store::extensions::tenant_type(t, rt)?;
         match service::get_rendered(t, rt, id, attributes, excluded_attributes)? {
             Some((rendered, _)) => Ok(rendered),
             None => {

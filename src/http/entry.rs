@@ -18,7 +18,6 @@ use crate::spi::jsonb::{JsonArg, JsonbDatum};
 use crate::subtransaction::{self, Failure};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use scim_core::http::response::Response;
 use scim_core::{ScimError, ScimResult};
 use serde_json::{Map, Value};
 
@@ -102,20 +101,17 @@ enum Body {
 
 impl From<Reply> for Outgoing {
     fn from(reply: Reply) -> Outgoing {
-        let (head, body) = match reply {
-            Reply::Json(r) => {
-                let body = r.body.clone().map_or(Body::None, Body::Json);
-                (r, body)
-            }
-            Reply::Datum { head, body } => (head, Body::Datum(body)),
-        };
-        let Response {
-            status, headers, ..
-        } = head;
-        Outgoing {
-            status: i32::from(status),
-            headers,
-            body,
+        match reply {
+            Reply::Json(r) => Outgoing {
+                status: i32::from(r.status),
+                headers: r.headers,
+                body: r.body.map_or(Body::None, Body::Json),
+            },
+            Reply::Datum { head, body } => Outgoing {
+                status: i32::from(head.status),
+                headers: head.headers,
+                body: Body::Datum(body),
+            },
         }
     }
 }

@@ -22,7 +22,7 @@ use scim_core::http::query::ListParams;
 use scim_core::http::response::{self, Response};
 use scim_core::http::route::{parse_route, Method, Route};
 use scim_core::resource::project;
-use scim_core::schema::ResourceKind;
+use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
 
@@ -248,19 +248,43 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Reply> {
         return Ok(Reply::list(service::list(tenant, rt, &params)?));
     }
     if let (Route::Resource(rt, id), Method::Get) = (&route, method) {
-        let q = ListParams::from_query(req.query)?;
-        let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
-        if let Some((body, version)) = service::get_rendered(tenant, rt, id, attrs, excl)? {
-            let tag = etag::format(version);
-            if let Some(inm) = req.header("if-none-match") {
-                if etag::list_matches(inm, version) {
-                    return Ok(Response::not_modified(&tag).into());
-                }
-            }
-            return Ok(Reply::datum(body, Some(tag)));
-        }
+        return get_resource(tenant, req, rt, id);
     }
     route_resource(tenant, req, route, method).map(Reply::from)
+}
+
+/// GET of one resource: SQL's rendering as it is when that is the
+/// projection asked for, else projected in Rust; 304 when If-None-Match
+/// names the current version.
+fn get_resource(
+    tenant: pgrx::Uuid,
+    req: &Request,
+    rt: &ResourceTypeDef,
+    id: &str,
+) -> ScimResult<Reply> {
+    let rt = store::extensions::tenant_type(tenant, rt)?;
+    let q = ListParams::from_query(req.query)?;
+    let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
+    let not_modified = |version: i64| {
+        req.header("if-none-match")
+            .is_some_and(|inm| etag::list_matches(inm, version))
+    };
+    if let Some((body, version)) = service::get_rendered(tenant, rt, id, attrs, excl)? {
+        let tag = etag::format(version);
+        if not_modified(version) {
+            return Ok(Response::not_modified(&tag).into());
+        }
+        return Ok(Reply::datum(body, Some(tag)));
+    }
+    let full = service::get_full(tenant, rt, id, attrs, excl)?;
+    let tag = response::version_of(&full);
+    if let Some(tag) = tag
+        .as_deref()
+        .filter(|t| etag::parse(t).is_some_and(not_modified))
+    {
+        return Ok(Response::not_modified(tag).into());
+    }
+    Ok(Response::resource(200, project(rt, &full, attrs, excl)?).into())
 }
 
 fn route_resource(
@@ -271,20 +295,6 @@ fn route_resource(
 ) -> ScimResult<Response> {
     let query = || scim_core::http::query::ListParams::from_query(req.query);
     match (route, method) {
-        (Route::Resource(rt, id), Method::Get) => {
-            let rt = store::extensions::tenant_type(tenant, rt)?;
-            let q = query()?;
-            let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
-            let full = service::get_full(tenant, rt, &id, attrs, excl)?;
-            let tag = response::version_of(&full);
-            let version = tag.as_deref().and_then(etag::parse);
-            if let (Some(inm), Some(tag), Some(v)) = (req.header("if-none-match"), &tag, version) {
-                if etag::list_matches(inm, v) {
-                    return Ok(Response::not_modified(tag));
-                }
-            }
-            Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
-        }
         (Route::Search(None), Method::Post) => {
             let params = ListParams::from_search_body(&req.json()?)?;
             Ok(Response::json(200, service::search_all(tenant, &params)?))

@@ -38,16 +38,6 @@ impl JsonbDatum {
             .ok_or_else(|| internal("jsonb_in returned NULL"))
     }
 
-    /// `self || other` for two objects: keys of `other` win.
-    pub fn concat(self, other: JsonbDatum) -> ScimResult<JsonbDatum> {
-        // SAFETY: both are valid jsonb datums; jsonb_concat returns one.
-        let d = unsafe {
-            direct_function_call_as_datum(pg_sys::jsonb_concat, &[Some(self.0), Some(other.0)])
-        };
-        d.map(JsonbDatum)
-            .ok_or_else(|| internal("jsonb_concat returned NULL"))
-    }
-
     /// `self` (an object) with `key` set to `value`, in one pass over
     /// `value` (jsonb_set): a page of 1,000 resources is copied once, where
     /// `self || {"key": value}` copied it twice.

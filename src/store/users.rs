@@ -74,16 +74,9 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     .ok_or_else(|| taken(&p.user_name))
 }
 
+/// A user's representation as serde JSON (for projecting or editing).
 pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
-    let uid = parse_id(&USER_TYPE, id)?;
-    spi::one_json(
-        &format!(
-            "SELECT {} FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
-            render::user_json()
-        ),
-        &[tenant.into(), uid.into()],
-    )?
-    .ok_or_else(|| not_found(&USER_TYPE, id))
+    get_rendered(tenant, id)?.0.to_value()
 }
 
 /// A user as SQL renders it, kept as the jsonb datum, and its version

@@ -27,9 +27,10 @@ const RECORD_DELETED: &str = "INSERT INTO scim.changes (tenant_id, resource_type
 fn _changes_resources<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
+    let op = trigger.op()?;
     let users = trigger.table_name()? == "users";
     let kind = if users { "User" } else { "Group" };
-    let changes: Vec<(ResourceRow, &str)> = match trigger.op()? {
+    let changes: Vec<(ResourceRow, &str)> = match op {
         PgTriggerOperation::Insert => resource_rows(trigger, Table::New)
             .into_iter()
             .map(|r| (r, "create"))
@@ -47,7 +48,7 @@ fn _changes_resources<'a>(
     if changes.is_empty() {
         return Ok(None);
     }
-    let deleted = matches!(trigger.op()?, PgTriggerOperation::Delete);
+    let deleted = matches!(op, PgTriggerOperation::Delete);
     let tenants: Vec<pgrx::Uuid> = changes.iter().map(|(r, _)| r.tenant).collect();
     let ids: Vec<pgrx::Uuid> = changes.iter().map(|(r, _)| r.id).collect();
     let operations: Vec<&str> = changes.iter().map(|(_, op)| *op).collect();

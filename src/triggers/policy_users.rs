@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 fn _policy_users_changed<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
-    let affected: Vec<ResourceRow> = match trigger.op()? {
+    let op = trigger.op()?;
+    let affected: Vec<ResourceRow> = match op {
         PgTriggerOperation::Delete => resource_rows(trigger, Table::Old),
         PgTriggerOperation::Insert => resource_rows(trigger, Table::New)
             .into_iter()
@@ -28,7 +29,7 @@ fn _policy_users_changed<'a>(
             .collect(),
         PgTriggerOperation::Truncate => Vec::new(),
     };
-    let inserted = matches!(trigger.op()?, PgTriggerOperation::Insert);
+    let inserted = matches!(op, PgTriggerOperation::Insert);
     let mut by_tenant: BTreeMap<pgrx::Uuid, Vec<pgrx::Uuid>> = BTreeMap::new();
     for r in affected {
         by_tenant.entry(r.tenant).or_default().push(r.id);
