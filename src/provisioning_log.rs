@@ -51,8 +51,10 @@ pub const INTERNAL_REQUEST: &str = "x-scim-internal";
 const TENANT_HEADER: &str = "X-Scim-Internal-Tenant";
 const RATE_HEADER: &str = "X-Scim-Internal-Rate-Limit";
 
-/// Remember what a resource request addresses, and for PUT/PATCH/DELETE
-/// the version before it (one index probe), for the log.
+/// Remember what a resource request addresses, and for a group's
+/// PUT/PATCH/DELETE the version before it (one index probe: a
+/// membership-only PATCH takes no row lock to read it under). A user's
+/// write reads it under its row lock (`request_context::note_version_before`).
 pub fn note_target(tenant: pgrx::Uuid, req: &Request) {
     let Ok(route) = parse_route(req.path) else {
         return;
@@ -62,33 +64,51 @@ pub fn note_target(tenant: pgrx::Uuid, req: &Request) {
         Route::Resource(rt, id) => (rt, Some(id)),
         _ => return,
     };
-    let write = matches!(
-        req.method.to_ascii_uppercase().as_str(),
-        "PUT" | "PATCH" | "DELETE"
-    );
     let version_before = id
         .as_deref()
-        .filter(|_| write)
-        .and_then(|id| uuid::Uuid::parse_str(id).ok())
-        .and_then(|id| {
-            let sql = match rt.kind {
-                ResourceKind::User => {
-                    "SELECT r.version FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2".into()
-                }
-                ResourceKind::Group => format!(
-                    "SELECT {GROUP_VERSION_SQL} FROM scim.groups r WHERE r.tenant_id = $1 AND r.id = $2"
-                ),
-            };
-            let id = pgrx::Uuid::from_bytes(*id.as_bytes());
-            spi::one::<i64>(&sql, &[tenant.into(), id.into()])
-                .ok()
-                .flatten()
-        });
+        .filter(|_| rt.kind == ResourceKind::Group && writes(req.method))
+        .and_then(|id| current_version(tenant, rt.kind, id));
     request_context::set_target(Target {
         resource_type: Some(rt.name),
         resource_id: id,
         version_before,
     });
+}
+
+fn writes(method: &str) -> bool {
+    matches!(
+        method.to_ascii_uppercase().as_str(),
+        "PUT" | "PATCH" | "DELETE"
+    )
+}
+
+/// The committed version of a resource (None: it does not exist).
+fn current_version(tenant: pgrx::Uuid, kind: ResourceKind, id: &str) -> Option<i64> {
+    let id = uuid::Uuid::parse_str(id.trim()).ok()?;
+    let sql = match kind {
+        ResourceKind::User => {
+            "SELECT r.version FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2".into()
+        }
+        ResourceKind::Group => format!(
+            "SELECT {GROUP_VERSION_SQL} FROM scim.groups r WHERE r.tenant_id = $1 AND r.id = $2"
+        ),
+    };
+    let id = pgrx::Uuid::from_bytes(*id.as_bytes());
+    spi::one::<i64>(&sql, &[tenant.into(), id.into()])
+        .ok()
+        .flatten()
+}
+
+/// A failed write that never reached its row lock (a bad body, say) has
+/// no version before yet; its work is rolled back, so the version now is
+/// the version before.
+fn version_before_failed(target: &Target, tenant: Option<pgrx::Uuid>) -> Option<i64> {
+    let kind = match target.resource_type? {
+        "User" => ResourceKind::User,
+        "Group" => ResourceKind::Group,
+        _ => return None,
+    };
+    current_version(tenant?, kind, target.resource_id.as_deref()?)
 }
 
 /// After one request (`nested`: a Bulk operation): log it when it must be,
@@ -109,12 +129,15 @@ pub fn finish(
     started: Option<TimestampWithTimeZone>,
 ) -> Option<Map<String, Value>> {
     let credential = request_context::credential();
-    let target = request_context::take_target();
+    let mut target = request_context::take_target();
     let upper = method.to_ascii_uppercase();
     let read = matches!(upper.as_str(), "GET" | "HEAD") || path.ends_with("/.search");
     // SAFETY: reads shared memory state, no side effects.
     let standby = unsafe { pg_sys::RecoveryInProgress() };
     if ENABLED.get() && (!read || status >= 400 || credential.log_reads) && !standby {
+        if !read && status >= 400 && target.version_before.is_none() {
+            target.version_before = version_before_failed(&target, credential.tenant);
+        }
         let row = LogRow {
             method: &upper,
             path,

@@ -55,6 +55,24 @@ pub fn set_target(target: Target) {
     CONTEXT.with(|c| c.borrow_mut().target = target);
 }
 
+/// The version of a row a request is about to write, read under its row
+/// lock (src/store/rows.rs): the first one read of the request's own
+/// target is its version before, with no statement of its own.
+pub fn note_version_before(resource_type: &str, id: &pgrx::Uuid, version: i64) {
+    CONTEXT.with(|c| {
+        let target = &mut c.borrow_mut().target;
+        let addressed = target.resource_type == Some(resource_type)
+            && target
+                .resource_id
+                .as_deref()
+                .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+                .is_some_and(|u| u.as_bytes() == id.as_bytes());
+        if addressed && target.version_before.is_none() {
+            target.version_before = Some(version);
+        }
+    })
+}
+
 /// The target of the request that just ended, cleared (the next Bulk
 /// operation, or the Bulk request itself, starts without one).
 pub fn take_target() -> Target {

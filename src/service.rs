@@ -19,16 +19,70 @@ use serde_json::Value;
 
 pub type Tenant = pgrx::Uuid;
 
+/// A written resource as its response shows it: SQL's rendering when
+/// that already is the projection asked for (users), else projected in
+/// Rust.
+pub enum Shown {
+    Rendered(store::Rendered),
+    Json(Value),
+}
+
+impl Shown {
+    /// For a rendering that is the projection asked for; else project it.
+    fn of(
+        rt: &ResourceTypeDef,
+        rendered: store::Rendered,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> ScimResult<Shown> {
+        if renders_default_projection(rt, attributes, excluded, false) {
+            return Ok(Shown::Rendered(rendered));
+        }
+        project(rt, &rendered.to_value()?, attributes, excluded).map(Shown::Json)
+    }
+
+    /// The entity tag of the version written.
+    pub fn etag(&self) -> Option<String> {
+        match self {
+            Shown::Rendered(r) => Some(scim_core::http::etag::format(r.version)),
+            Shown::Json(v) => scim_core::http::response::version_of(v),
+        }
+    }
+
+    /// As a jsonb datum (the SQL API's return value).
+    pub fn into_datum(self) -> ScimResult<JsonbDatum> {
+        match self {
+            Shown::Rendered(r) => Ok(r.body),
+            Shown::Json(v) => JsonbDatum::from_value(v),
+        }
+    }
+}
+
 /// Every response carries the default projection (`returned` rules: never
 /// `password`, `members.display` only on request).
-pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Value> {
+pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Shown> {
     let rt = extensions::tenant_type(t, rt)?;
-    let created = match rt.kind {
-        ResourceKind::User => users::create(t, rt, resource)?,
-        ResourceKind::Group => groups::create(t, rt, resource)?,
-    };
-    extensions::check_unique(t, rt, &created)?;
-    project(rt, &created, None, None)
+    match rt.kind {
+        ResourceKind::User => {
+            let created = users::create(t, rt, resource)?;
+            checked_unique(t, rt, &created)?;
+            Shown::of(rt, created, None, None)
+        }
+        ResourceKind::Group => {
+            let created = groups::create(t, rt, resource)?;
+            extensions::check_unique(t, rt, &created)?;
+            project(rt, &created, None, None).map(Shown::Json)
+        }
+    }
+}
+
+/// [`extensions::check_unique`] of a rendered write; the rendering is only
+/// read into serde when the tenant has unique attributes to check.
+fn checked_unique(t: Tenant, rt: &ResourceTypeDef, written: &store::Rendered) -> ScimResult<()> {
+    if extensions::has_unique_attributes(rt) {
+        extensions::check_unique(t, rt, &written.to_value()?)?;
+    }
+    Ok(())
 }
 
 /// The stored representation before projection (group members are only
@@ -70,7 +124,7 @@ pub fn get_rendered(
     id: &str,
     attributes: Option<&str>,
     excluded: Option<&str>,
-) -> ScimResult<Option<(JsonbDatum, i64)>> {
+) -> ScimResult<Option<store::Rendered>> {
     if rt.kind != ResourceKind::User || !renders_default_projection(rt, attributes, excluded, false)
     {
         return Ok(None);
@@ -84,34 +138,57 @@ pub fn replace(
     id: &str,
     resource: &Value,
     if_match: Option<&str>,
-) -> ScimResult<Value> {
+) -> ScimResult<Shown> {
     let rt = extensions::tenant_type(t, rt)?;
-    let replaced = match rt.kind {
-        ResourceKind::User => users::replace(t, rt, id, resource, if_match)?,
-        ResourceKind::Group => groups::replace(t, rt, id, resource, if_match)?,
-    };
-    extensions::check_unique(t, rt, &replaced)?;
-    project(rt, &replaced, None, None)
+    match rt.kind {
+        ResourceKind::User => {
+            let replaced = users::replace(t, rt, id, resource, if_match)?;
+            checked_unique(t, rt, &replaced)?;
+            Shown::of(rt, replaced, None, None)
+        }
+        ResourceKind::Group => {
+            let replaced = groups::replace(t, rt, id, resource, if_match)?;
+            extensions::check_unique(t, rt, &replaced)?;
+            project(rt, &replaced, None, None).map(Shown::Json)
+        }
+    }
 }
 
 pub fn delete(t: Tenant, rt: &ResourceTypeDef, id: &str, if_match: Option<&str>) -> ScimResult<()> {
     store::rows::delete(t, rt, id, if_match)
 }
 
-/// Apply a PatchOp message. Users come back in full; a group comes back
-/// without its member list (reading 100,000 members back would undo the
-/// point of a membership delta) — see [`get`].
+/// Apply a PatchOp message; the patched resource as the projection
+/// shows it. A group is read back without its member list unless the
+/// projection asks for members (reading 100,000 members back would undo
+/// the point of a membership delta).
 pub fn patch(
     t: Tenant,
     rt: &ResourceTypeDef,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> ScimResult<Value> {
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> ScimResult<Shown> {
     let rt = extensions::tenant_type(t, rt)?;
-    let patched = store::patch::patch(t, rt, id, body, if_match)?;
-    extensions::check_unique(t, rt, &patched)?;
-    Ok(patched)
+    match store::patch::patch(t, rt, id, body, if_match)? {
+        store::patch::Patched::User(patched) => {
+            checked_unique(t, rt, &patched)?;
+            Shown::of(rt, patched, attributes, excluded)
+        }
+        store::patch::Patched::Group(patched) => {
+            extensions::check_unique(t, rt, &patched)?;
+            // Only a projection asked for reads the group again (with its
+            // members when the projection can show them).
+            let full = if attributes.is_some() || excluded.is_some() {
+                get_full(t, rt, id, attributes, excluded)?
+            } else {
+                patched
+            };
+            project(rt, &full, attributes, excluded).map(Shown::Json)
+        }
+    }
 }
 
 /// A ListResponse, as SQL built it or as Rust projected it.

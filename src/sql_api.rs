@@ -10,7 +10,6 @@ use crate::store::{self, tenant};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::http::query::ListParams;
-use scim_core::resource::project;
 use scim_core::schema::{GROUP_TYPE, USER_TYPE};
 
 /// Version and build profile, e.g. `0.1.0 (release)` — benchmarks check it.
@@ -25,23 +24,21 @@ fn scim_build_info() -> String {
 }
 
 #[pg_extern]
-fn scim_create_user(resource: JsonArg) -> JsonB {
-    JsonB(
-        resource
-            .value()
-            .and_then(|r| service::create(tenant::current()?, &USER_TYPE, &r))
-            .or_raise(),
-    )
+fn scim_create_user(resource: JsonArg) -> JsonbDatum {
+    resource
+        .value()
+        .and_then(|r| service::create(tenant::current()?, &USER_TYPE, &r))
+        .and_then(service::Shown::into_datum)
+        .or_raise()
 }
 
 #[pg_extern]
-fn scim_create_group(resource: JsonArg) -> JsonB {
-    JsonB(
-        resource
-            .value()
-            .and_then(|r| service::create(tenant::current()?, &GROUP_TYPE, &r))
-            .or_raise(),
-    )
+fn scim_create_group(resource: JsonArg) -> JsonbDatum {
+    resource
+        .value()
+        .and_then(|r| service::create(tenant::current()?, &GROUP_TYPE, &r))
+        .and_then(service::Shown::into_datum)
+        .or_raise()
 }
 
 #[pg_extern]
@@ -55,7 +52,7 @@ fn scim_get(
         let t = tenant::current()?;
         let rt = store::extensions::tenant_type(t, rt)?;
         match service::get_rendered(t, rt, id, attributes, excluded_attributes)? {
-            Some((rendered, _)) => Ok(rendered),
+            Some(rendered) => Ok(rendered.body),
             None => {
                 JsonbDatum::from_value(service::get(t, rt, id, attributes, excluded_attributes)?)
             }
@@ -70,12 +67,14 @@ fn scim_replace(
     id: &str,
     resource: JsonArg,
     if_match: default!(Option<&str>, "NULL"),
-) -> JsonB {
-    let r = store::resource_type(resource_type).and_then(|rt| {
-        let resource = resource.value()?;
-        service::replace(tenant::current()?, rt, id, &resource, if_match)
-    });
-    JsonB(r.or_raise())
+) -> JsonbDatum {
+    store::resource_type(resource_type)
+        .and_then(|rt| {
+            let resource = resource.value()?;
+            service::replace(tenant::current()?, rt, id, &resource, if_match)
+        })
+        .and_then(service::Shown::into_datum)
+        .or_raise()
 }
 
 #[pg_extern]
@@ -164,14 +163,14 @@ fn scim_patch(
     id: &str,
     patch: JsonArg,
     if_match: default!(Option<&str>, "NULL"),
-) -> JsonB {
-    let r = store::resource_type(resource_type).and_then(|rt| {
-        let patch = patch.value()?;
-        let t = tenant::current()?;
-        let patched = service::patch(t, rt, id, &patch, if_match)?;
-        project(store::extensions::tenant_type(t, rt)?, &patched, None, None)
-    });
-    JsonB(r.or_raise())
+) -> JsonbDatum {
+    store::resource_type(resource_type)
+        .and_then(|rt| {
+            let patch = patch.value()?;
+            service::patch(tenant::current()?, rt, id, &patch, if_match, None, None)
+        })
+        .and_then(service::Shown::into_datum)
+        .or_raise()
 }
 
 /// Register (or update) an extension schema of `resource_type` for the

@@ -160,11 +160,20 @@ impl Outgoing {
         }
     }
 
-    /// The id of a created resource (201).
+    /// The id of a created resource (201): the body's, or for a body SQL
+    /// rendered, the last segment of its Location.
     fn created_id(&self) -> Option<String> {
-        match (&self.body, self.status == 201) {
-            (Body::Json(b), true) => b.get("id").and_then(json_text),
-            _ => None,
+        if self.status != 201 {
+            return None;
+        }
+        match &self.body {
+            Body::Json(b) => b.get("id").and_then(json_text),
+            _ => self
+                .headers
+                .get("Location")
+                .and_then(Value::as_str)
+                .and_then(|l| l.rsplit('/').next())
+                .map(str::to_string),
         }
     }
 

@@ -91,12 +91,36 @@ impl Reply {
 
     /// 200 with a body SQL built (and its ETag, for a resource).
     fn datum(body: JsonbDatum, etag: Option<String>) -> Reply {
-        let mut head = Response::json(200, Value::Null);
+        Reply::datum_with_status(200, body, etag)
+    }
+
+    fn datum_with_status(status: u16, body: JsonbDatum, etag: Option<String>) -> Reply {
+        let mut head = Response::json(status, Value::Null);
         head.body = None;
         if let Some(tag) = etag {
             head.headers.insert("ETag".into(), Value::String(tag));
         }
         Reply::Datum { head, body }
+    }
+
+    /// A written resource: 201 with its Location for a create, else 200;
+    /// its ETag either way.
+    fn written(rt: &ResourceTypeDef, shown: service::Shown, created: bool) -> Reply {
+        let status = if created { 201 } else { 200 };
+        match shown {
+            service::Shown::Json(v) if created => Response::created(v).into(),
+            service::Shown::Json(v) => Response::resource(status, v).into(),
+            service::Shown::Rendered(r) => {
+                let tag = etag::format(r.version);
+                let location =
+                    created.then(|| format!("{}/{}", rt.endpoint, store::uuid_text(&r.id)));
+                let mut reply = Reply::datum_with_status(status, r.body, Some(tag));
+                if let (Some(l), Reply::Datum { head, .. }) = (location, &mut reply) {
+                    head.headers.insert("Location".into(), Value::String(l));
+                }
+                reply
+            }
+        }
     }
 
     /// A ListResponse: as built when SQL built it.
@@ -250,7 +274,7 @@ fn route_request(tenant: pgrx::Uuid, req: &Request) -> ScimResult<Reply> {
     if let (Route::Resource(rt, id), Method::Get) = (&route, method) {
         return get_resource(tenant, req, rt, id);
     }
-    route_resource(tenant, req, route, method).map(Reply::from)
+    route_resource(tenant, req, route, method)
 }
 
 /// GET of one resource: SQL's rendering as it is when that is the
@@ -269,12 +293,12 @@ fn get_resource(
         req.header("if-none-match")
             .is_some_and(|inm| etag::list_matches(inm, version))
     };
-    if let Some((body, version)) = service::get_rendered(tenant, rt, id, attrs, excl)? {
-        let tag = etag::format(version);
-        if not_modified(version) {
+    if let Some(rendered) = service::get_rendered(tenant, rt, id, attrs, excl)? {
+        let tag = etag::format(rendered.version);
+        if not_modified(rendered.version) {
             return Ok(Response::not_modified(&tag).into());
         }
-        return Ok(Reply::datum(body, Some(tag)));
+        return Ok(Reply::datum(rendered.body, Some(tag)));
     }
     let full = service::get_full(tenant, rt, id, attrs, excl)?;
     let tag = response::version_of(&full);
@@ -292,47 +316,45 @@ fn route_resource(
     req: &Request,
     route: Route,
     method: Method,
-) -> ScimResult<Response> {
-    let query = || scim_core::http::query::ListParams::from_query(req.query);
+) -> ScimResult<Reply> {
     match (route, method) {
         (Route::Search(None), Method::Post) => {
             let params = ListParams::from_search_body(&req.json()?)?;
-            Ok(Response::json(200, service::search_all(tenant, &params)?))
+            Ok(Response::json(200, service::search_all(tenant, &params)?).into())
         }
         (Route::Resource(rt, id), Method::Patch) => {
-            let r = service::patch(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
-            let q = query()?;
+            let q = ListParams::from_query(req.query)?;
             let (attrs, excl) = (q.attributes.as_deref(), q.excluded_attributes.as_deref());
+            let body = req.json()?;
+            let patched =
+                service::patch(tenant, rt, &id, &body, req.header("if-match"), attrs, excl)?;
             // A group's member list is not read back (PATCH stays O(delta));
             // RFC 7644 §3.5.2 allows 204. `attributes` or `excludedAttributes`
             // ask for the projected resource (200).
             if rt.kind == ResourceKind::Group && attrs.is_none() && excl.is_none() {
                 let mut resp = Response::no_content();
-                if let Some(tag) = response::version_of(&r) {
+                if let Some(tag) = patched.etag() {
                     resp.headers.insert("ETag".into(), Value::String(tag));
                 }
-                return Ok(resp);
+                return Ok(resp.into());
             }
-            let rt = store::extensions::tenant_type(tenant, rt)?;
-            let full = match rt.kind {
-                ResourceKind::Group => service::get_full(tenant, rt, &id, attrs, excl)?,
-                ResourceKind::User => r,
-            };
-            Ok(Response::resource(200, project(rt, &full, attrs, excl)?))
+            Ok(Reply::written(rt, patched, false))
         }
         (Route::Collection(rt), Method::Post) => {
             let created = service::create(tenant, rt, &req.json()?)?;
-            Ok(Response::created(created))
+            Ok(Reply::written(rt, created, true))
         }
         (Route::Resource(rt, id), Method::Put) => {
             let r = service::replace(tenant, rt, &id, &req.json()?, req.header("if-match"))?;
-            Ok(Response::resource(200, r))
+            Ok(Reply::written(rt, r, false))
         }
         (Route::Resource(rt, id), Method::Delete) => {
             service::delete(tenant, rt, &id, req.header("if-match"))?;
-            Ok(Response::no_content())
+            Ok(Response::no_content().into())
         }
-        (Route::Bulk, Method::Post) => Ok(Response::json(200, bulk::run(tenant, &req.json()?)?)),
+        (Route::Bulk, Method::Post) => {
+            Ok(Response::json(200, bulk::run(tenant, &req.json()?)?).into())
+        }
         (Route::Me, _) => Err(ScimError::new(
             501,
             None,

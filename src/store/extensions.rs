@@ -215,6 +215,11 @@ pub fn unique_attributes(
     })
 }
 
+/// Whether `rt` has any attribute [`check_unique`] checks.
+pub fn has_unique_attributes(rt: &ResourceTypeDef) -> bool {
+    unique_attributes(rt).next().is_some()
+}
+
 /// How a value of a unique attribute is compared, over a row `r`: the
 /// expression and the bound value ($n), in the filter compiler's spelling
 /// (`filter::extension_text`/`extension_value`); for strings that is the

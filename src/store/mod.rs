@@ -13,8 +13,25 @@ pub mod rows;
 pub mod tenant;
 pub mod users;
 
+use crate::spi::jsonb::JsonbDatum;
 use scim_core::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use scim_core::{ScimError, ScimResult};
+use serde_json::Value;
+
+/// A resource as SQL rendered it (the jsonb datum, no trip through serde),
+/// with what its response headers need: version (ETag) and id (Location).
+pub struct Rendered {
+    pub body: JsonbDatum,
+    pub version: i64,
+    pub id: pgrx::Uuid,
+}
+
+impl Rendered {
+    /// As serde JSON, for projecting or editing.
+    pub fn to_value(&self) -> ScimResult<Value> {
+        self.body.to_value()
+    }
+}
 
 /// "User"/"Users"/"Group"/"Groups", any case.
 pub fn resource_type(name: &str) -> ScimResult<&'static ResourceTypeDef> {

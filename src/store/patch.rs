@@ -5,23 +5,29 @@
 //! needs it) nor rewritten, and a membership-only change takes no row lock
 //! (its version step is a `scim.member_writes` row).
 
-use super::{groups, members, rows, users};
+use super::{groups, members, rows, users, Rendered};
 use crate::spi;
 use scim_core::patch::{self, MemberDelta};
 use scim_core::schema::{ResourceKind, ResourceTypeDef};
 use scim_core::ScimResult;
 use serde_json::Value;
 
-/// Apply a PatchOp message. Returns the new representation; for groups
-/// without the member list (reading 100,000 members back would undo the
-/// point of a delta) — `scim_get` returns them.
+/// A patched resource: a user as SQL rendered it; a group without its
+/// member list (reading 100,000 members back would undo the point of a
+/// delta) — `scim_get` returns them.
+pub enum Patched {
+    User(Rendered),
+    Group(Value),
+}
+
+/// Apply a PatchOp message. Returns the new representation.
 pub fn patch(
     tenant: pgrx::Uuid,
     rt: &ResourceTypeDef,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> ScimResult<Value> {
+) -> ScimResult<Patched> {
     let ops = patch::parse_request(rt, body, &crate::settings::limits())?;
     match rt.kind {
         ResourceKind::User => {
@@ -29,9 +35,9 @@ pub fn patch(
             let out = patch::apply(rt, &current, &ops, &mut || Ok(vec![]))?;
             scim_core::extension::check_immutable(rt, &current, &out.resource)?;
             if !out.changed || (out.resource == current && out.password.is_none()) {
-                return users::get(tenant, id);
+                return users::get_rendered(tenant, id).map(Patched::User);
             }
-            users::write(tenant, uid, out.resource, out.password)
+            users::write(tenant, uid, out.resource, out.password).map(Patched::User)
         }
         ResourceKind::Group => {
             // Adding and removing named members without If-Match is a pure
@@ -58,7 +64,7 @@ pub fn patch(
             } else if members_changed {
                 groups::touch(tenant, gid)?;
             }
-            groups::read(tenant, gid, false)
+            groups::read(tenant, gid, false).map(Patched::Group)
         }
     }
 }

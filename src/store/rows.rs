@@ -42,7 +42,10 @@ pub fn lock(
         Ok(())
     })?;
     match found {
-        Some((Some(v), Some(r))) => Ok((rid, v, r)),
+        Some((Some(v), Some(r))) => {
+            crate::request_context::note_version_before(rt.name, &rid, v);
+            Ok((rid, v, r))
+        }
         _ => Err(not_found(rt, id)),
     }
 }

@@ -1,9 +1,8 @@
 //! Users: create, read, replace, delete.
 
-use super::{not_found, parse_id, render, rows};
+use super::{not_found, parse_id, render, rows, Rendered};
 use crate::secrets::hash_password;
 use crate::spi;
-use crate::spi::jsonb::JsonbDatum;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use scim_core::resource::{self, Normalized};
@@ -44,7 +43,7 @@ pub(super) fn taken(user_name: &str) -> ScimError {
     ScimError::uniqueness(format!("userName '{user_name}' is already in use"))
 }
 
-pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimResult<Value> {
+pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimResult<Rendered> {
     let Normalized {
         resource, password, ..
     } = resource::normalize(rt, input)?;
@@ -52,12 +51,12 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     let hash = password.as_deref().map(hash_password).transpose()?;
     // ON CONFLICT DO NOTHING: a duplicate (or a racing create of the same
     // userName) returns no row instead of raising, and becomes a clean 409.
-    spi::one_json(
+    one_rendered(
         &format!(
             "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, t, t FROM clock_timestamp() AS t
              ON CONFLICT DO NOTHING
-             RETURNING {}",
+             RETURNING {}, r.version, r.id",
             render::new_user_json()
         ),
         &[
@@ -74,28 +73,36 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     .ok_or_else(|| taken(&p.user_name))
 }
 
+/// The one row of a statement returning (rendering, version, id).
+fn one_rendered(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> ScimResult<Option<Rendered>> {
+    let mut out = None;
+    spi::for_each_row(sql, args, |row| {
+        out = match (row.jsonb(1), row.get::<i64>(2), row.get::<pgrx::Uuid>(3)) {
+            (Some(body), Some(version), Some(id)) => Some(Rendered { body, version, id }),
+            _ => None,
+        };
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// A user's representation as serde JSON (for projecting or editing).
 pub fn get(tenant: pgrx::Uuid, id: &str) -> ScimResult<Value> {
-    get_rendered(tenant, id)?.0.to_value()
+    get_rendered(tenant, id)?.body.to_value()
 }
 
 /// A user as SQL renders it, kept as the jsonb datum, and its version
 /// (for the ETag): what a read with the default projection returns.
-pub fn get_rendered(tenant: pgrx::Uuid, id: &str) -> ScimResult<(JsonbDatum, i64)> {
+pub fn get_rendered(tenant: pgrx::Uuid, id: &str) -> ScimResult<Rendered> {
     let uid = parse_id(&USER_TYPE, id)?;
-    let mut out = None;
-    spi::for_each_row(
+    one_rendered(
         &format!(
-            "SELECT {}, r.version FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
+            "SELECT {}, r.version, r.id FROM scim.users r WHERE r.tenant_id = $1 AND r.id = $2",
             render::user_json()
         ),
         &[tenant.into(), uid.into()],
-        |row| {
-            out = row.jsonb(1).zip(row.get::<i64>(2));
-            Ok(())
-        },
-    )?;
-    out.ok_or_else(|| not_found(&USER_TYPE, id))
+    )?
+    .ok_or_else(|| not_found(&USER_TYPE, id))
 }
 
 /// Write a new canonical resource (and optionally a new password), bump
@@ -105,7 +112,7 @@ pub fn write(
     uid: pgrx::Uuid,
     resource: Value,
     password: Option<String>,
-) -> ScimResult<Value> {
+) -> ScimResult<Rendered> {
     let p = promote(&resource);
     let hash = password.as_deref().map(hash_password).transpose()?;
     let user_name = p.user_name.clone();
@@ -123,7 +130,7 @@ pub fn write(
     // A userName change can collide with another user's: that is a 409,
     // not a raw unique_violation.
     let result = PgTryBuilder::new(|| {
-        spi::one_json(
+        one_rendered(
             &format!(
                 "UPDATE scim.users AS r
                     SET user_name = $3, external_id = $4, display_name = $5, active = $6,
@@ -131,7 +138,7 @@ pub fn write(
                         password_hash = coalesce($9, r.password_hash),
                         version = r.version + 1, last_modified = clock_timestamp()
                   WHERE r.tenant_id = $1 AND r.id = $2
-                  RETURNING {}",
+                  RETURNING {}, r.version, r.id",
                 render::user_json()
             ),
             &args,
@@ -150,7 +157,7 @@ pub fn replace(
     id: &str,
     input: &Value,
     if_match: Option<&str>,
-) -> ScimResult<Value> {
+) -> ScimResult<Rendered> {
     let Normalized {
         resource, password, ..
     } = resource::normalize(rt, input)?;

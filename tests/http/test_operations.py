@@ -206,6 +206,38 @@ def test_provisioning_log_of_an_entra_like_sync(sql, base_url):
     assert "dead" in detail
 
 
+def test_provisioning_log_versions_of_user_writes(sql, base_url):
+    """A user write reads its version before under its row lock; one that
+    fails before it (a bad body) still logs the version it left alone."""
+    name, _, client = tenant_with_token(sql, base_url)
+    u = client.create_user(uniq("ver"))
+    path = f"/Users/{u['id']}"
+    ok = client.put(path, {"userName": u["userName"], "displayName": "Put"})
+    assert ok.status_code == 200 and ok.headers["ETag"] == 'W/"2"' == ok.json()["meta"]["version"]
+    assert client.put(path, {"displayName": "no userName"}).status_code == 400
+    patch = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "title", "value": "T"}]}
+    assert client.patch(path, patch, headers={"If-Match": 'W/"1"'}).status_code == 412
+    assert client.patch(path, patch).status_code == 200
+    assert client.patch(path, {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "bogus"}]}).status_code == 400
+    assert client.delete(path).status_code == 204
+    missing = "/Users/00000000-0000-4000-8000-000000000000"
+    assert client.put(missing, {"userName": "nobody"}).status_code == 404
+    rows = sql("SELECT method, status, version_before, version_after, resource_id "
+               "FROM scim.scim_provisioning_log() WHERE method <> 'POST' ORDER BY id", tenant=name)
+    assert [r[:4] for r in rows] == [
+        ("PUT", 200, 1, 2),
+        ("PUT", 400, 2, 2),
+        ("PATCH", 412, 2, 2),
+        ("PATCH", 200, 2, 3),
+        ("PATCH", 400, 3, 3),
+        ("DELETE", 204, 3, None),
+        ("PUT", 404, None, None),
+    ], rows
+    assert all(r[4] == u["id"] for r in rows[:-1])
+    created = sql("SELECT resource_id FROM scim.scim_provisioning_log() WHERE method = 'POST'", tenant=name)
+    assert created == [(u["id"],)]
+
+
 def test_provisioning_log_values_only_when_opted_in_and_never_passwords(sql, base_url):
     name, _, client = tenant_with_token(sql, base_url)
     sql("SELECT scim.scim_provisioning_log_configure(true, true)", tenant=name)
