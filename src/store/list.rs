@@ -60,6 +60,7 @@ pub fn where_clause(rt: &ResourceTypeDef, filter: Option<&str>) -> ScimResult<Co
             params: vec![],
             per_call_plan: false,
             plan_per_tenant: false,
+            at_most_one: false,
         }),
         Some(f) => {
             let c = filter::compile(rt, f, 2)?;
@@ -216,8 +217,12 @@ pub fn list(
     // total.
     // A later page of a cursor walk knows the total: it reads only its
     // page (a keyset or offset walk), never the whole match set again.
-    let count_in_page =
-        known_total.is_none() && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+    // A filter that matches at most one row (`userName eq`, `id eq`: the
+    // IdPs' lookup before every create) needs neither: its page is read
+    // by the unique index, and a first page holds the total.
+    let count_in_page = known_total.is_none()
+        && !w.at_most_one
+        && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     let last_id = if cursor_mode && sort_key.is_none() {
         format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
     } else {
@@ -291,7 +296,7 @@ pub fn list(
         || (cursor_mode && offset == 0 && !matches!(position, Position::AfterId(_)));
     let total = match counted.or(known_total) {
         Some(n) => n,
-        None if first_page && count > 0 && returned < count => returned,
+        None if first_page && count > 0 && (returned < count || w.at_most_one) => returned,
         None => {
             let count_sql = format!("SELECT count(*) FROM {from} r WHERE {}", w.sql);
             let mut n = 0;
@@ -303,7 +308,8 @@ pub fn list(
         }
     };
 
-    let full_page = count > 0 && returned == count;
+    // A full page has a next one, unless the filter matches one row.
+    let full_page = count > 0 && returned == count && !w.at_most_one;
     let next_cursor = if cursor_mode && full_page {
         Some(match (&sort_key, last) {
             (None, Some(id)) => encode_cursor(json!({"after": uuid_text(&id), "total": total})),

@@ -20,6 +20,23 @@ SELECT r->'startIndex' AS start, jsonb_array_length(r->'Resources') AS n FROM sc
 -- Beyond the end: empty page, right total.
 SELECT r->'totalResults' AS total, jsonb_array_length(r->'Resources') AS n FROM scim.scim_list('User', NULL, 50, 10) r;
 
+-- A filter that matches at most one user (userName eq, id eq, alone or in
+-- an `and`) reads its page by the unique index and takes the total from
+-- its first page; later pages, count=0 and cursors still get it right.
+SELECT f, s, c, r->'totalResults' AS total, r->'itemsPerPage' AS per_page,
+       ARRAY(SELECT u->>'userName' FROM jsonb_array_elements(r->'Resources') u ORDER BY 1) AS names
+  FROM (VALUES ('userName eq "LIST03"', 1, 1), ('userName eq "list03"', 2, 1),
+               ('userName eq "list03"', 1, 0), ('userName eq "nobody"', 1, 1),
+               ('userName eq "list04" and active eq true', 1, 1),
+               ('userName eq "list04" and active eq false', 1, 1),
+               ('userName eq "list03" or userName eq "list04"', 1, 5)) v(f, s, c),
+       scim.scim_list('User', f, s, c) r;
+SELECT r->'totalResults' AS total, jsonb_array_length(r->'Resources') AS n
+  FROM scim.scim_list('User', 'userName eq "list05"', 1, 1) one,
+       scim.scim_list('User', format('id eq "%s"', one->'Resources'->0->>'id'), 1, 1) r;
+SELECT r->'totalResults' AS total, r ? 'nextCursor' AS more, jsonb_array_length(r->'Resources') AS n
+  FROM scim.scim_list('User', 'userName eq "list06"', 1, 1, cursor => '') r;
+
 -- Paging by startIndex covers every user exactly once, in a stable order.
 SELECT count(DISTINCT u->>'id') AS distinct_ids, count(*) AS seen
   FROM generate_series(1, 12, 5) s, scim.scim_list('User', NULL, s, 5) r, jsonb_array_elements(r->'Resources') u;

@@ -36,6 +36,9 @@ pub struct CompiledFilter {
     /// tenant (the tenant a literal in the statement), planned for that
     /// tenant's own statistics.
     pub plan_per_tenant: bool,
+    /// At most one resource can match ([`matches_at_most_one`]): a list
+    /// need not count its matches apart from the page.
+    pub at_most_one: bool,
 }
 
 /// The SQL name of [`fold_case`] (declared in sql/storage.sql): what
@@ -595,7 +598,32 @@ pub fn compile_bound(
         params: c.params,
         per_call_plan: c.per_call_plan,
         plan_per_tenant: c.plan_per_tenant,
+        at_most_one: matches_at_most_one(rt, f),
     })
+}
+
+/// Whether the storage lets `f` match at most one resource of a tenant:
+/// `id eq` (the primary key) or a user's `userName eq` (unique
+/// case-insensitively, `users_user_name_ci`, as `eq` compares it), alone
+/// or as a conjunct of an `and`.
+pub fn matches_at_most_one(rt: &ResourceTypeDef, f: &BoundFilter) -> bool {
+    match f {
+        BoundFilter::Compare {
+            attr,
+            op: CompareOp::Eq,
+            value: BoundValue::String(_),
+        } => {
+            let a = &attr.resolved;
+            let unique = match a.scope {
+                AttrScope::Common => a.attr.name == "id",
+                AttrScope::Core => rt.kind == ResourceKind::User && a.attr.name == "userName",
+                AttrScope::Extension(_) => false,
+            };
+            unique && a.sub.is_none() && !attr.relative
+        }
+        BoundFilter::And(items) => items.iter().any(|i| matches_at_most_one(rt, i)),
+        _ => false,
+    }
 }
 
 /// `ORDER BY` expression for `sortBy` (RFC 7644 §3.4.2.3). Strings sort

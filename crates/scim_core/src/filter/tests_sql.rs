@@ -354,6 +354,37 @@ fn pattern_and_range_filters_ask_for_a_per_call_plan() {
 }
 
 #[test]
+fn only_unique_equality_matches_at_most_one() {
+    for f in [
+        r#"userName eq "x""#,
+        r#"USERNAME eq "x""#,
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x""#,
+        r#"id eq "7d0c6f7a-0000-4000-8000-000000000001""#,
+        r#"userName eq "x" and active eq true"#,
+        r#"active eq true and (userName eq "x" and title pr)"#,
+    ] {
+        assert!(user(f).at_most_one, "{f}");
+    }
+    for f in [
+        r#"userName ne "x""#,
+        r#"userName sw "x""#,
+        r#"userName eq "x" or userName eq "y""#,
+        r#"not (userName eq "x")"#,
+        r#"externalId eq "x""#,
+        r#"displayName eq "x""#,
+        r#"emails[value eq "x"]"#,
+        r#"emails.value eq "x""#,
+        r#"name.givenName eq "x""#,
+    ] {
+        assert!(!user(f).at_most_one, "{f}");
+    }
+    // A group's displayName is not unique; its id is.
+    assert!(!group(r#"displayName eq "x""#).at_most_one);
+    assert!(group(r#"id eq "7d0c6f7a-0000-4000-8000-000000000001""#).at_most_one);
+    assert!(!group(r#"members[value eq "a"]"#).at_most_one);
+}
+
+#[test]
 fn email_lookups_ask_for_a_plan_per_tenant() {
     // The GIN lookup against a walk of the tenant: only the tenant's size
     // decides, which a generic plan does not know.
