@@ -70,16 +70,8 @@ $$;
 -- created after this file.
 
 -- The one HTTP entry point (the gateway calls it; scim_postgrest too).
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
--- DEFINER, pinned search_path) is parsed and planned again on every call;
--- PL/pgSQL keeps its expression's plan for the session.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN scim._http(NULL, method, path, query, headers, body);
-END
-$$;
+-- scim.scim_http itself is the library's (src/http/entry.rs): no PL/pgSQL
+-- wrapper between the gateway and the request.
 
 -- PostgREST exposure (see examples/postgrest/): nginx rewrites
 -- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original

@@ -557,6 +557,21 @@ $$;
 
 --   storage
 
+-- JSON representation helper. The row → JSON expressions live in
+-- src/store/render.rs and are spliced into each statement (one kept plan);
+-- this small SQL function is inlined into them. It is the one SQL function
+-- WITHOUT a pinned search_path (a SET clause stops the planner from
+-- inlining a SQL function): instead every function, operator and type in
+-- it is schema-qualified, so no object in the caller's search_path can
+-- stand in for one (tests/pg_regress 09_security).
+-- STABLE (to_char is), so the planner can inline it.
+CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
+$$;
+
+--   storage
+
 -- Credential lifecycle (README "Credentials"): token expiry, rotation with
 -- overlap, last use; OAuth 2.0 clients (client credentials grant); the
 -- per-tenant operating settings (rate limit, provisioning log options)
@@ -762,21 +777,6 @@ $$;
 
 --   storage
 
--- JSON representation helper. The row → JSON expressions live in
--- src/store/render.rs and are spliced into each statement (one kept plan);
--- this small SQL function is inlined into them. It is the one SQL function
--- WITHOUT a pinned search_path (a SET clause stops the planner from
--- inlining a SQL function): instead every function, operator and type in
--- it is schema-qualified, so no object in the caller's search_path can
--- stand in for one (tests/pg_regress 09_security).
--- STABLE (to_char is), so the planner can inline it.
-CREATE FUNCTION scim._ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::pg_catalog.text)
-$$;
-
---   storage
-
 -- The HTTP entry points: scim_http (what the gateway calls) and
 -- scim_postgrest (what PostgREST calls), around the Rust dispatcher
 -- scim._http_dispatch (src/http/).
@@ -849,16 +849,8 @@ $$;
 -- created after this file.
 
 -- The one HTTP entry point (the gateway calls it; scim_postgrest too).
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY
--- DEFINER, pinned search_path) is parsed and planned again on every call;
--- PL/pgSQL keeps its expression's plan for the session.
-CREATE FUNCTION scim.scim_http(method text, path text, query text DEFAULT NULL,
-                               headers jsonb DEFAULT '{}', body text DEFAULT NULL)
-RETURNS scim.http_response LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN scim._http(NULL, method, path, query, headers, body);
-END
-$$;
+-- scim.scim_http itself is the library's (src/http/entry.rs): no PL/pgSQL
+-- wrapper between the gateway and the request.
 
 -- PostgREST exposure (see examples/postgrest/): nginx rewrites
 -- /scim/v2/<path> to POST /rpc/scim_postgrest and carries the original
@@ -1708,14 +1700,14 @@ AS 'scim_pg-0.2.0', 'scim_bulk_wrapper';
 
 CREATE  FUNCTION "scim_create_group"(
 	"resource" jsonb /* JsonArg */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 STRICT
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_create_group_wrapper';
 
 CREATE  FUNCTION "scim_create_user"(
 	"resource" jsonb /* JsonArg */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 STRICT
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_create_user_wrapper';
@@ -2378,9 +2370,22 @@ CREATE  FUNCTION "scim_get"(
 	"id" TEXT, /* & str */
 	"attributes" TEXT DEFAULT NULL, /* Option < & str > */
 	"excluded_attributes" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_get_wrapper';
+
+-- requires:
+--   http
+CREATE  FUNCTION "scim_http"(
+	"method" TEXT, /* & str */
+	"path" TEXT, /* & str */
+	"query" TEXT DEFAULT NULL, /* Option < & str > */
+	"headers" jsonb DEFAULT '{}', /* Option < JsonArg > */
+	"body" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS scim.http_response /* HttpResponseRow */
+
+LANGUAGE c /* Rust */
+AS 'scim_pg-0.2.0', 'scim_http_wrapper';
 
 CREATE  FUNCTION "scim_import"(
 	"resources" jsonb[] /* Vec < Option < JsonB > > */
@@ -2433,7 +2438,7 @@ CREATE  FUNCTION "scim_patch"(
 	"id" TEXT, /* & str */
 	"patch" jsonb, /* JsonArg */
 	"if_match" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_patch_wrapper';
 
@@ -2459,7 +2464,7 @@ CREATE  FUNCTION "scim_replace"(
 	"id" TEXT, /* & str */
 	"resource" jsonb, /* JsonArg */
 	"if_match" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
+) RETURNS jsonb /* JsonbDatum */
 LANGUAGE c /* Rust */
 AS 'scim_pg-0.2.0', 'scim_replace_wrapper';
 

@@ -4,8 +4,9 @@
 //! the provisioning log (so a failed request is logged although its work
 //! rolled back) and the internal headers a gateway asked for
 //! (`x-scim-internal`). `tenant` NULL means "authenticate by the bearer
-//! token"; Bulk passes the tenant it already authenticated. Owner-only;
-//! `scim.scim_http` and Bulk call it.
+//! token"; Bulk passes the tenant it already authenticated. Owner-only:
+//! Bulk calls it, and `scim.scim_http` (below) is the same for a request
+//! authenticated by its token.
 //!
 //! Rust rather than PL/pgSQL: the wrapper's statements (the block, the
 //! jsonb field reads, the row) cost about a fifth of a GET.
@@ -20,6 +21,20 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use scim_core::{ScimError, ScimResult};
 use serde_json::{Map, Value};
+
+/// `scim.scim_http(method, path, query, headers, body)`: what the gateway
+/// calls, authenticated by the request's bearer token (SECURITY DEFINER
+/// and its search_path from sql/grants.sql, like every entry point).
+#[pg_extern(requires = ["http"])]
+fn scim_http(
+    method: &str,
+    path: &str,
+    query: default!(Option<&str>, "NULL"),
+    headers: default!(Option<JsonArg>, "'{}'"),
+    body: default!(Option<&str>, "NULL"),
+) -> HttpResponseRow {
+    http(None, method, path, query, headers, body)
+}
 
 #[pg_extern(name = "_http", requires = ["http"])]
 fn http(
