@@ -235,8 +235,14 @@ pub fn list(
     let limit = format!("${}::int8", params.len() + 1);
     params.push(offset.to_string());
     let offset_p = format!("${}::int8", params.len() + 1);
+    // At most one row has no order to keep (and no sort to set up).
+    let page_order = if w.at_most_one {
+        String::new()
+    } else {
+        format!(" ORDER BY {order}")
+    };
     let select = format!(
-        "SELECT coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb), \
+        "SELECT coalesce(jsonb_agg({json}{page_order}), '[]'::jsonb), \
          count(*), {last_id}"
     );
     let page_sql = if count_in_page {
@@ -268,7 +274,7 @@ pub fn list(
         };
         format!(
             "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
-             WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset_p}) r"
+             WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}) r"
         )
     };
 
