@@ -220,9 +220,8 @@ pub fn list(
     // A filter that matches at most one row (`userName eq`, `id eq`: the
     // IdPs' lookup before every create) needs neither: its page is read
     // by the unique index, and a first page holds the total.
-    let count_in_page = known_total.is_none()
-        && !w.at_most_one
-        && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+    let filtered = p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+    let count_in_page = known_total.is_none() && !w.at_most_one && filtered;
     let last_id = if cursor_mode && sort_key.is_none() {
         format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
     } else {
@@ -272,10 +271,23 @@ pub fn list(
             None => w.sql.clone(),
             Some(cond) => format!("{} AND r.id {cond}", w.sql),
         };
-        format!(
-            "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
-             WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}) r"
-        )
+        let page = format!(
+            "SELECT r.* FROM {from} r WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}"
+        );
+        if rt.kind == ResourceKind::User && !filtered {
+            // An unfiltered page of users (an export's cursor walk) finds
+            // its users' groups in one lookup by the page's ids rather than
+            // one sub-select per user.
+            let json = render::user_json_with_page_groups();
+            format!(
+                "WITH r AS MATERIALIZED ({page}), gs AS ({}) \
+                 SELECT coalesce(jsonb_agg({json}{page_order}), '[]'::jsonb), count(*), {last_id}, NULL::int8 \
+                 FROM r LEFT JOIN gs ON gs.member_id = r.id",
+                render::page_groups()
+            )
+        } else {
+            format!("{select}, NULL::int8 FROM ({page}) r")
+        }
     };
 
     let mut resources = None;
