@@ -220,8 +220,9 @@ pub fn list(
     // A filter that matches at most one row (`userName eq`, `id eq`: the
     // IdPs' lookup before every create) needs neither: its page is read
     // by the unique index, and a first page holds the total.
-    let filtered = p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
-    let count_in_page = known_total.is_none() && !w.at_most_one && filtered;
+    let count_in_page = known_total.is_none()
+        && !w.at_most_one
+        && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     let last_id = if cursor_mode && sort_key.is_none() {
         format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
     } else {
@@ -271,23 +272,10 @@ pub fn list(
             None => w.sql.clone(),
             Some(cond) => format!("{} AND r.id {cond}", w.sql),
         };
-        let page = format!(
-            "SELECT r.* FROM {from} r WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}"
-        );
-        if rt.kind == ResourceKind::User && !filtered {
-            // An unfiltered page of users (an export's cursor walk) finds
-            // its users' groups in one lookup by the page's ids rather than
-            // one sub-select per user.
-            let json = render::user_json_with_page_groups();
-            format!(
-                "WITH r AS MATERIALIZED ({page}), gs AS ({}) \
-                 SELECT coalesce(jsonb_agg({json}{page_order}), '[]'::jsonb), count(*), {last_id}, NULL::int8 \
-                 FROM r LEFT JOIN gs ON gs.member_id = r.id",
-                render::page_groups()
-            )
-        } else {
-            format!("{select}, NULL::int8 FROM ({page}) r")
-        }
+        format!(
+            "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
+             WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}) r"
+        )
     };
 
     let mut resources = None;

@@ -33,30 +33,6 @@ pub fn user_json() -> String {
     format!("(r.resource || {META_USER} || {USER_GROUPS})")
 }
 
-/// A user row `r` of a page whose groups [`page_groups`] found (as `gs`,
-/// joined by `gs.member_id = r.id`): the same representation as
-/// [`user_json`].
-pub fn user_json_with_page_groups() -> String {
-    format!(
-        "(r.resource || {META_USER} || CASE WHEN gs.groups IS NULL THEN '{{}}'::jsonb \
-         ELSE jsonb_build_object('groups', gs.groups) END)"
-    )
-}
-
-/// The groups of every user of a page `r` (a CTE of `scim.users` rows),
-/// per member id: one index lookup by the page's ids, and each group by
-/// its primary key (a sub-select per membership: no plan can turn it into
-/// a scan of the tenant's groups). Memberships name existing groups (a
-/// foreign key), so this is [`user_json`]'s join.
-pub fn page_groups() -> String {
-    "SELECT m.member_id, jsonb_agg(jsonb_build_object('value', m.group_id::text, \
-     'display', (SELECT g.display_name FROM scim.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id), \
-     '$ref', '/Groups/' || m.group_id::text, 'type', 'direct') ORDER BY m.group_id) AS groups \
-     FROM scim.members m WHERE m.tenant_id = $1 AND m.member_id = ANY (ARRAY(SELECT r.id FROM r)) \
-     GROUP BY m.member_id"
-        .to_string()
-}
-
 /// A user row `r` the statement itself inserted: its id is new, so no
 /// membership can name it yet and the `groups` sub-select is left out
 /// (measured: ~15 µs of a ~180 µs single-user create).
