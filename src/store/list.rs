@@ -235,14 +235,8 @@ pub fn list(
     let limit = format!("${}::int8", params.len() + 1);
     params.push(offset.to_string());
     let offset_p = format!("${}::int8", params.len() + 1);
-    // At most one row has no order to keep (and no sort to set up).
-    let page_order = if w.at_most_one {
-        String::new()
-    } else {
-        format!(" ORDER BY {order}")
-    };
     let select = format!(
-        "SELECT coalesce(jsonb_agg({json}{page_order}), '[]'::jsonb), \
+        "SELECT coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb), \
          count(*), {last_id}"
     );
     let page_sql = if count_in_page {
@@ -272,10 +266,20 @@ pub fn list(
             None => w.sql.clone(),
             Some(cond) => format!("{} AND r.id {cond}", w.sql),
         };
-        format!(
-            "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
-             WHERE {sql_where}{page_order} LIMIT {limit} OFFSET {offset_p}) r"
-        )
+        if w.at_most_one {
+            // At most one row: no order to keep and nothing to aggregate
+            // (no sort or aggregate to set up per call); no row is an
+            // empty page.
+            format!(
+                "SELECT jsonb_build_array({json}), 1::int8, NULL::uuid, NULL::int8 FROM {from} r \
+                 WHERE {sql_where} LIMIT {limit} OFFSET {offset_p}"
+            )
+        } else {
+            format!(
+                "{select}, NULL::int8 FROM (SELECT r.* FROM {from} r \
+                 WHERE {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset_p}) r"
+            )
+        }
     };
 
     let mut resources = None;

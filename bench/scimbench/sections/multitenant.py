@@ -353,7 +353,7 @@ class MultiTenant:
              "SELECT scim._http_dispatch(NULL, 'GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
             ("+ sub-transaction and log (scim._http, Rust)", "http_entry",
              "SELECT * FROM scim._http(NULL, 'GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
-            ("scim.scim_http (PL/pgSQL wrapper, this build)", "scim_http",
+            ("scim.scim_http (this build: the library function itself)", "scim_http",
              "SELECT * FROM scim.scim_http('GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
             ("scim_http as a SQL-language wrapper (before)", "scim_http_sql",
              "SELECT * FROM public.bench_scim_http_sql('GET', '/Users', %s, %s::jsonb, NULL)", lambda i: (q(i), hdr)),
@@ -372,7 +372,7 @@ class MultiTenant:
         for label, cn, _, _ in layers:
             table.append({"layer": label, "p50_us": st[cn]["p50_us"]})
         b.details["mt_layers"] = {"table": table, "tenant_users": n}
-        b.row("mt_layers", "scim.scim_http (PL/pgSQL) vs the SQL-language wrapper it replaces, GET /Users?filter (p50)",
+        b.row("mt_layers", "scim.scim_http (library function) vs the SQL-language wrapper it once was, GET /Users?filter (p50)",
               st["scim_http"]["p50_us"], st["scim_http_sql"]["p50_us"], "µs", "lower", None,
               note="client round trip included; layer table below")
         b.row("mt_layers", "scim.scim_http vs hand-written SQL with the same rendering, GET /Users?filter (p50)",
