@@ -777,9 +777,9 @@ $$;
 
 --   storage
 
--- The HTTP entry points: scim_http (what the gateway calls) and
--- scim_postgrest (what PostgREST calls), around the Rust dispatcher
--- scim._http_dispatch (src/http/).
+-- The HTTP entry points: scim_http (what the gateway calls; the library's
+-- function, src/http/entry.rs) and scim_postgrest (what PostgREST calls,
+-- below), over the Rust request path (src/http/).
 
 -- HTTP -------------------------------------------------------------------
 -- scim_http and scim_postgrest authenticate every request by its bearer
