@@ -103,12 +103,8 @@ fn current_version(tenant: pgrx::Uuid, kind: ResourceKind, id: &str) -> Option<i
 /// no version before yet; its work is rolled back, so the version now is
 /// the version before.
 fn version_before_failed(target: &Target, tenant: Option<pgrx::Uuid>) -> Option<i64> {
-    let kind = match target.resource_type? {
-        "User" => ResourceKind::User,
-        "Group" => ResourceKind::Group,
-        _ => return None,
-    };
-    current_version(tenant?, kind, target.resource_id.as_deref()?)
+    let rt = crate::store::resource_type(target.resource_type?).ok()?;
+    current_version(tenant?, rt.kind, target.resource_id.as_deref()?)
 }
 
 /// After one request (`nested`: a Bulk operation): log it when it must be,

@@ -63,26 +63,32 @@ impl Shown {
 pub fn create(t: Tenant, rt: &ResourceTypeDef, resource: &Value) -> ScimResult<Shown> {
     let rt = extensions::tenant_type(t, rt)?;
     match rt.kind {
-        ResourceKind::User => {
-            let created = users::create(t, rt, resource)?;
-            checked_unique(t, rt, &created)?;
-            Shown::of(rt, created, None, None)
-        }
-        ResourceKind::Group => {
-            let created = groups::create(t, rt, resource)?;
-            extensions::check_unique(t, rt, &created)?;
-            project(rt, &created, None, None).map(Shown::Json)
-        }
+        ResourceKind::User => user_written(t, rt, users::create(t, rt, resource)?, None, None),
+        ResourceKind::Group => group_written(t, rt, groups::create(t, rt, resource)?),
     }
 }
 
-/// [`extensions::check_unique`] of a rendered write; the rendering is only
-/// read into serde when the tenant has unique attributes to check.
-fn checked_unique(t: Tenant, rt: &ResourceTypeDef, written: &store::Rendered) -> ScimResult<()> {
+/// A user just written: its unique extension attributes checked (the
+/// rendering is only read into serde when the tenant has some), then as
+/// the projection shows it.
+fn user_written(
+    t: Tenant,
+    rt: &ResourceTypeDef,
+    written: store::Rendered,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> ScimResult<Shown> {
     if extensions::has_unique_attributes(rt) {
         extensions::check_unique(t, rt, &written.to_value()?)?;
     }
-    Ok(())
+    Shown::of(rt, written, attributes, excluded)
+}
+
+/// A group just written (create, replace): unique attributes checked,
+/// then its default projection.
+fn group_written(t: Tenant, rt: &ResourceTypeDef, written: Value) -> ScimResult<Shown> {
+    extensions::check_unique(t, rt, &written)?;
+    project(rt, &written, None, None).map(Shown::Json)
 }
 
 /// The stored representation before projection (group members are only
@@ -143,13 +149,10 @@ pub fn replace(
     match rt.kind {
         ResourceKind::User => {
             let replaced = users::replace(t, rt, id, resource, if_match)?;
-            checked_unique(t, rt, &replaced)?;
-            Shown::of(rt, replaced, None, None)
+            user_written(t, rt, replaced, None, None)
         }
         ResourceKind::Group => {
-            let replaced = groups::replace(t, rt, id, resource, if_match)?;
-            extensions::check_unique(t, rt, &replaced)?;
-            project(rt, &replaced, None, None).map(Shown::Json)
+            group_written(t, rt, groups::replace(t, rt, id, resource, if_match)?)
         }
     }
 }
@@ -173,10 +176,7 @@ pub fn patch(
 ) -> ScimResult<Shown> {
     let rt = extensions::tenant_type(t, rt)?;
     match store::patch::patch(t, rt, id, body, if_match)? {
-        store::patch::Patched::User(patched) => {
-            checked_unique(t, rt, &patched)?;
-            Shown::of(rt, patched, attributes, excluded)
-        }
+        store::patch::Patched::User(patched) => user_written(t, rt, patched, attributes, excluded),
         store::patch::Patched::Group(patched) => {
             extensions::check_unique(t, rt, &patched)?;
             // Only a projection asked for reads the group again (with its

@@ -91,34 +91,29 @@ impl Reply {
 
     /// 200 with a body SQL built (and its ETag, for a resource).
     fn datum(body: JsonbDatum, etag: Option<String>) -> Reply {
-        Reply::datum_with_status(200, body, etag)
-    }
-
-    fn datum_with_status(status: u16, body: JsonbDatum, etag: Option<String>) -> Reply {
-        let mut head = Response::json(status, Value::Null);
-        head.body = None;
-        if let Some(tag) = etag {
-            head.headers.insert("ETag".into(), Value::String(tag));
+        Reply::Datum {
+            head: datum_head(200, etag),
+            body,
         }
-        Reply::Datum { head, body }
     }
 
     /// A written resource: 201 with its Location for a create, else 200;
     /// its ETag either way.
     fn written(rt: &ResourceTypeDef, shown: service::Shown, created: bool) -> Reply {
-        let status = if created { 201 } else { 200 };
         match shown {
             service::Shown::Json(v) if created => Response::created(v).into(),
-            service::Shown::Json(v) => Response::resource(status, v).into(),
+            service::Shown::Json(v) => Response::resource(200, v).into(),
             service::Shown::Rendered(r) => {
-                let tag = etag::format(r.version);
-                let location =
-                    created.then(|| format!("{}/{}", rt.endpoint, store::uuid_text(&r.id)));
-                let mut reply = Reply::datum_with_status(status, r.body, Some(tag));
-                if let (Some(l), Reply::Datum { head, .. }) = (location, &mut reply) {
-                    head.headers.insert("Location".into(), Value::String(l));
+                let mut head = datum_head(
+                    if created { 201 } else { 200 },
+                    Some(etag::format(r.version)),
+                );
+                if created {
+                    let location = format!("{}/{}", rt.endpoint, store::uuid_text(&r.id));
+                    head.headers
+                        .insert("Location".into(), Value::String(location));
                 }
-                reply
+                Reply::Datum { head, body: r.body }
             }
         }
     }
@@ -130,6 +125,16 @@ impl Reply {
             service::ListBody::Json(v) => Reply::Json(Response::json(200, v)),
         }
     }
+}
+
+/// Status and headers of a response whose body SQL built (body unset).
+fn datum_head(status: u16, etag: Option<String>) -> Response {
+    let mut head = Response::json(status, Value::Null);
+    head.body = None;
+    if let Some(tag) = etag {
+        head.headers.insert("ETag".into(), Value::String(tag));
+    }
+    head
 }
 
 impl From<Response> for Reply {
