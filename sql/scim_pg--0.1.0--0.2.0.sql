@@ -193,6 +193,10 @@ ALTER TABLE scim.members
         REFERENCES scim.users (tenant_id, id) DEFERRABLE INITIALLY DEFERRED,
     ADD CONSTRAINT members_group_same_tenant FOREIGN KEY (tenant_id, member_group)
         REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED;
+-- members_member carries group_id too: a user's groups are read in group
+-- id order with no sort per user (sql/storage.sql).
+DROP INDEX scim.members_member;
+CREATE INDEX members_member ON scim.members (tenant_id, member_id, group_id);
 -- tokens: its new columns are added by part 4 (sql/credentials.sql alters
 -- the table in a fresh install too).
 
@@ -328,6 +332,8 @@ $$;
 -- deleted user or group leaves its groups in an AFTER DELETE statement
 -- trigger (below), which runs after an immediate check would.
 -- (0.1.0 has scim.members: part 3.)
+-- A user's groups, in group id order: rendering reads them in this order
+-- with no sort per user (src/store/render.rs).
 -- What the member foreign keys look up when a user or group is deleted
 -- (no remaining membership may name it): without these, every delete
 -- scanned all tenants' memberships. Partial: each row is in one of them.

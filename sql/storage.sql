@@ -182,7 +182,9 @@ CREATE TABLE scim.members (
     CONSTRAINT members_group_same_tenant FOREIGN KEY (tenant_id, member_group)
         REFERENCES scim.groups (tenant_id, id) DEFERRABLE INITIALLY DEFERRED
 );
-CREATE INDEX members_member ON scim.members (tenant_id, member_id);
+-- A user's groups, in group id order: rendering reads them in this order
+-- with no sort per user (src/store/render.rs).
+CREATE INDEX members_member ON scim.members (tenant_id, member_id, group_id);
 -- What the member foreign keys look up when a user or group is deleted
 -- (no remaining membership may name it): without these, every delete
 -- scanned all tenants' memberships. Partial: each row is in one of them.

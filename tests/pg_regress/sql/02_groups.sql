@@ -21,6 +21,17 @@ SELECT r->>'displayName' AS name, jsonb_array_length(r->'members') AS n_members,
 
 -- A user's groups attribute is derived from membership.
 SELECT scim.scim_get('User', uid('carol'))->'groups'->0->>'display' AS carol_group;
+-- ... in group id order, however the memberships were written, in a
+-- single read, a list page and a write's answer alike.
+SELECT count(scim.scim_create_group(jsonb_build_object('displayName', 'Order ' || k,
+       'members', jsonb_build_array(jsonb_build_object('value', uid('dave')))))) AS order_groups
+  FROM generate_series(1, 6) k;
+SELECT jsonb_array_length(g) AS n, g = (SELECT jsonb_agg(e ORDER BY (e->>'value')::uuid) FROM jsonb_array_elements(g) e) AS in_id_order
+  FROM (SELECT scim.scim_get('User', uid('dave'))->'groups' AS g
+        UNION ALL SELECT scim.scim_list('User', 'userName eq "dave"')->'Resources'->0->'groups'
+        UNION ALL SELECT scim.scim_list('User', 'userName sw "dave"')->'Resources'->0->'groups'
+        UNION ALL SELECT scim.scim_patch('User', uid('dave'), '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "nickName", "value": "D"}]}')->'groups') x;
+SELECT count(scim.scim_delete('Group', id::text)) AS order_groups_deleted FROM scim.groups WHERE display_name LIKE 'Order %';
 
 -- displayName is unique per tenant, case-insensitively.
 SELECT try($$ SELECT scim.scim_create_group('{"displayName": "ENGINEERING"}') $$);
