@@ -18,6 +18,7 @@ pub mod error;
 pub mod fold;
 pub mod http;
 pub mod library;
+pub mod malloc_tuning;
 pub mod oauth;
 pub mod policy;
 pub mod provisioning_log;
@@ -40,6 +41,7 @@ pub mod triggers;
 pub extern "C-unwind" fn _PG_init() {
     library::claim_session();
     settings::register();
+    malloc_tuning::register();
     provisioning_log::register();
     scim_core::interrupt::set_hook(check_for_interrupts);
 }

@@ -5,6 +5,7 @@
 
 use crate::settings;
 use crate::spi::jsonb::JsonbDatum;
+use crate::spi::jsonb_compose;
 use crate::store::{self, extensions, groups, users};
 use scim_core::http::discovery::{self, list_head};
 use scim_core::http::listing::{
@@ -229,16 +230,14 @@ pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListB
         h.insert("nextCursor".into(), Value::String(c.clone()));
     }
     if renders_default_projection(rt, attrs, excl, with_members) {
-        let head = JsonbDatum::from_text(&head.to_string())?;
-        return Ok(ListBody::Datum(head.with_key("Resources", page.resources)?));
+        let head = head.as_object().cloned().unwrap_or_default();
+        return jsonb_compose::object_with_documents(&head, "Resources", &page.resources)
+            .map(ListBody::Datum);
     }
-    let resources = match page.resources.to_value()? {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    };
-    let projected = resources
+    let projected = page
+        .resources
         .iter()
-        .map(|r| project(rt, r, attrs, excl))
+        .map(|r| project(rt, &r.to_value()?, attrs, excl))
         .collect::<ScimResult<Vec<_>>>()?;
     if let Some(h) = head.as_object_mut() {
         h.insert("Resources".into(), Value::Array(projected));

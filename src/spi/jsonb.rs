@@ -28,6 +28,50 @@ impl JsonbDatum {
         }
     }
 
+    /// Take column `col` of row `row` of the last SPI result, a `jsonb[]`,
+    /// as its elements: the array is copied out of SPI's memory once, and
+    /// the elements point into that copy (the caller's context). NULL
+    /// elements are skipped.
+    ///
+    /// # Safety
+    /// As for [`JsonbDatum::from_spi`], for a column of type jsonb[].
+    pub unsafe fn array_from_spi(row: usize, col: i32) -> Option<Vec<JsonbDatum>> {
+        let (d, false) = super::plan::raw(row, col)? else {
+            return None;
+        };
+        let copied = pg_sys::SPI_datumTransfer(d, false, -1);
+        let array = pg_sys::pg_detoast_datum(copied.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        let (mut elems, mut nulls, mut n) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
+        pg_sys::deconstruct_array(
+            array,
+            pg_sys::JSONBOID,
+            -1,
+            false,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+            &mut elems,
+            &mut nulls,
+            &mut n,
+        );
+        let n = usize::try_from(n).unwrap_or(0);
+        Some(
+            (0..n)
+                .filter(|&i| !*nulls.add(i))
+                .map(|i| JsonbDatum(*elems.add(i)))
+                .collect(),
+        )
+    }
+
+    /// The datum (valid while the memory it was made in lives).
+    pub(super) fn datum(&self) -> Datum {
+        self.0
+    }
+
+    /// # Safety
+    /// `d` is a valid, non-NULL jsonb datum.
+    pub(super) unsafe fn from_datum(d: Datum) -> JsonbDatum {
+        JsonbDatum(d)
+    }
+
     /// Parse JSON text we wrote ourselves (small: a list response's head).
     pub fn from_text(text: &str) -> ScimResult<JsonbDatum> {
         let c = CString::new(text).map_err(|_| internal("JSON text with a NUL byte"))?;

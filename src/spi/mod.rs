@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod direct;
 pub mod jsonb;
+pub mod jsonb_compose;
 pub mod plan;
 
 use pgrx::datum::DatumWithOid;
@@ -35,6 +36,12 @@ impl Row {
         // SAFETY: rows are only handed out while their result is current;
         // callers name jsonb columns of their own statements.
         unsafe { jsonb::JsonbDatum::from_spi(self.0, col) }
+    }
+
+    /// A jsonb[] column as its (non-NULL) elements.
+    pub fn jsonb_array(&self, col: i32) -> Option<Vec<jsonb::JsonbDatum>> {
+        // SAFETY: as for `jsonb`; callers name jsonb[] columns.
+        unsafe { jsonb::JsonbDatum::array_from_spi(self.0, col) }
     }
 
     /// A jsonb column as serde JSON; a value serde cannot hold (too deep,

@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 
 /// One page of full representations (before projection), rendered by SQL.
 pub struct Page {
-    /// The page's resources, a jsonb array in page order.
-    pub resources: JsonbDatum,
+    /// The page's resources, in page order.
+    pub resources: Vec<JsonbDatum>,
     /// Number of resources on the page.
     pub returned: i64,
     pub total: i64,
@@ -223,20 +223,31 @@ pub fn list(
     let count_in_page = known_total.is_none()
         && !w.at_most_one
         && p.filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+    // The aggregates read the page sub-select's rows in its ORDER BY when
+    // nothing sits between them (no sort of the rendered documents); the
+    // match-set shape joins the page back to its rows, so it orders there.
+    let agg_order = if count_in_page {
+        format!(" ORDER BY {order}")
+    } else {
+        String::new()
+    };
     let last_id = if cursor_mode && sort_key.is_none() {
-        format!("(array_agg(r.id ORDER BY {order}))[count(*)]")
+        format!("(array_agg(r.id{agg_order}))[count(*)]")
     } else {
         "NULL::uuid".to_string()
     };
     // LIMIT and OFFSET are parameters like every other value (one kept plan
     // per statement shape, not one per page). The page is rendered after
-    // LIMIT (in the outer aggregate) and aggregated in page order.
+    // LIMIT (in the outer aggregate) and collected in page order as a
+    // jsonb[]: the documents stay as SQL encoded them (no jsonb_agg taking
+    // each apart), and the response is assembled around them once
+    // (spi::jsonb_compose).
     params.push(count.to_string());
     let limit = format!("${}::int8", params.len() + 1);
     params.push(offset.to_string());
     let offset_p = format!("${}::int8", params.len() + 1);
     let select = format!(
-        "SELECT coalesce(jsonb_agg({json} ORDER BY {order}), '[]'::jsonb), \
+        "SELECT coalesce(array_agg({json}{agg_order}), '{{}}'::jsonb[]), \
          count(*), {last_id}"
     );
     let page_sql = if count_in_page {
@@ -271,7 +282,7 @@ pub fn list(
             // (no sort or aggregate to set up per call); no row is an
             // empty page.
             format!(
-                "SELECT jsonb_build_array({json}), 1::int8, NULL::uuid, NULL::int8 FROM {from} r \
+                "SELECT ARRAY[{json}], 1::int8, NULL::uuid, NULL::int8 FROM {from} r \
                  WHERE {sql_where} LIMIT {limit} OFFSET {offset_p}"
             )
         } else {
@@ -288,17 +299,14 @@ pub fn list(
     let mut counted = None;
     if count > 0 {
         spi::for_each_row_planned(&page_sql, &args(tenant, &params), generic, |row| {
-            resources = row.jsonb(1);
+            resources = row.jsonb_array(1);
             returned = row.get::<i64>(2).unwrap_or(0);
             last = row.get::<pgrx::Uuid>(3);
             counted = row.get::<i64>(4);
             Ok(())
         })?;
     }
-    let resources = match resources {
-        Some(r) => r,
-        None => JsonbDatum::from_text("[]")?,
-    };
+    let resources = resources.unwrap_or_default();
 
     // Otherwise (unfiltered lists, or a page past the last match) a first
     // page that is not full holds every row; anything else is counted.

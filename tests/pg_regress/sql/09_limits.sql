@@ -17,6 +17,8 @@ SELECT gid('lim-group') AS g \gset
 
 -- ── Limits are settings a superuser sets; ServiceProviderConfig tells them.
 SELECT name, setting, context FROM pg_settings WHERE name LIKE 'scim.%' ORDER BY name;
+-- The allocator setting is the server's (postgresql.conf), not a session's.
+SET scim.malloc_trim_threshold = 0;
 SET scim.max_bulk_operations = 5;
 SET scim.max_results = 7;
 SET scim.max_payload_bytes = 4096;
