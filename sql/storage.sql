@@ -160,6 +160,10 @@ CREATE TABLE scim.groups (
 CREATE INDEX groups_external_id ON scim.groups (tenant_id, external_id);
 CREATE INDEX groups_created ON scim.groups (tenant_id, created);
 CREATE INDEX groups_last_modified ON scim.groups (tenant_id, last_modified);
+-- A user's groups are rendered with each group's displayName: read from
+-- this index alone (an index-only scan) instead of the group's row. The
+-- users' groups were most of a list page's time at 1M users.
+CREATE INDEX groups_display_name_by_id ON scim.groups (tenant_id, id) INCLUDE (display_name);
 
 -- Membership: one row per (group, member). Members are users or groups.
 -- member_id is split by kind into two generated columns so that each kind

@@ -112,6 +112,7 @@ END
 $$;
 SET enable_seqscan = off;
 SET enable_indexscan = off;
+SET enable_indexonlyscan = off;
 SELECT plan_of('userName eq "ÄRGER@X.EXAMPLE"') ~ 'users_user_name_ci' AS username_index,
        plan_of('userName eq "ÄRGER@X.EXAMPLE"') LIKE '%ärger@x.example%' AS literal_folded,
        plan_of('displayName sw "ÉMILE"') ~ 'users_display_name_(trgm|ci)' AS display_name_index,
@@ -120,6 +121,7 @@ SELECT plan_of('userName eq "ÄRGER@X.EXAMPLE"') ~ 'users_user_name_ci' AS usern
        plan_of('displayName eq "GRÖSSE"', 'Group') ~ 'groups_display_name_ci' AS group_index;
 RESET enable_seqscan;
 RESET enable_indexscan;
+RESET enable_indexonlyscan;
 DROP FUNCTION plan_of(text, text);
 
 -- Existing data under another folding (a 0.1.0 database indexed lower();
