@@ -86,7 +86,16 @@ CALL feed_mark();
 DELETE FROM scim.tenants WHERE id = :'tb';
 SELECT count(*) AS tenant_b_rows FROM scim.changes
  WHERE tenant_id = :'tb' AND pending_id > current_setting('feed.mark')::bigint;
+-- A feed nobody reads is bounded by its retention too: the prune numbers
+-- what is pending, then deletes by age (pending rows were kept for ever).
 SET scim.tenant = 'feed-a';
+SELECT count(scim.scim_create_user(jsonb_build_object('userName', 'unread-' || i))) AS unread_writes
+  FROM generate_series(1, 3) i;
+UPDATE scim.changes SET at = at - interval '8 days'
+ WHERE change_no IS NULL AND resource_type = 'User' AND operation = 'create';
+SELECT count(*) > 0 AS pending_old FROM scim.changes WHERE change_no IS NULL AND at < now() - interval '7 days';
+SELECT scim.scim_changes_prune() >= 3 AS pruned;
+SELECT count(*) AS pending_old_after FROM scim.changes WHERE at < now() - interval '7 days';
 SELECT scim.scim_policy_set_default(NULL);
 RESET scim.tenant;
 DROP FUNCTION feed_seen();
