@@ -219,13 +219,18 @@ shared_buffers = 256MB
 log_line_prefix = '%m [%p] %e '
 CONF
     fi
-    if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        # No RUST_BACKTRACE in the server: pgrx would append backtraces to
-        # re-raised errors' DETAIL, which carries our JSON status.
-        (without_inherited_fds env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- \
-            "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null) \
-            || { cat "$data/server.log" >&2; die "postgres did not start"; }
-    fi
+    cluster_try_start "$data" "$port" || { cat "$data/server.log" >&2; die "postgres did not start"; }
+}
+
+# cluster_try_start DATADIR PORT: start an initialised cluster on PORT
+# (nothing if it runs); returns non-zero instead of dying.
+cluster_try_start() {
+    local data="$1" port="$2"
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1 && return 0
+    # No RUST_BACKTRACE in the server: pgrx would append backtraces to
+    # re-raised errors' DETAIL, which carries our JSON status.
+    (without_inherited_fds env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- \
+        "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-p $port" start >/dev/null)
 }
 
 # cluster_secure DATADIR PORT PWFILE: make a cluster fit for real data
