@@ -230,8 +230,9 @@ pub fn list(t: Tenant, rt: &ResourceTypeDef, p: &ListParams) -> ScimResult<ListB
         h.insert("nextCursor".into(), Value::String(c.clone()));
     }
     if renders_default_projection(rt, attrs, excl, with_members) {
-        let head = head.as_object().cloned().unwrap_or_default();
-        return jsonb_compose::object_with_documents(&head, "Resources", &page.resources)
+        let no_head = serde_json::Map::new();
+        let head = head.as_object().unwrap_or(&no_head);
+        return jsonb_compose::object_with_documents(head, "Resources", &page.resources)
             .map(ListBody::Datum);
     }
     let projected = page

@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{direct_function_call, direct_function_call_as_datum, JsonB};
 use scim_core::{ScimError, ScimResult};
 use serde_json::Value;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 
 /// A non-NULL jsonb datum allocated in the memory context that was current
 /// when it was made (for results: the calling function's context).
@@ -61,9 +61,20 @@ impl JsonbDatum {
         )
     }
 
-    /// The datum (valid while the memory it was made in lives).
-    pub(super) fn datum(&self) -> Datum {
-        self.0
+    /// The root container's bytes (the datum without its varlena header),
+    /// detoasted when stored compressed or out of line (that copy lives in
+    /// the current memory context).
+    pub(super) fn container(&self) -> &[u8] {
+        // SAFETY: a valid, non-NULL jsonb datum; the bytes live as long as
+        // the memory it (or its detoasted copy) was made in, which outlives
+        // the borrow of `self` in the callers (one statement).
+        unsafe {
+            let v = pg_sys::pg_detoast_datum_packed(self.0.cast_mut_ptr());
+            std::slice::from_raw_parts(
+                pgrx::varlena::vardata_any(v) as *const u8,
+                pgrx::varlena::varsize_any_exhdr(v),
+            )
+        }
     }
 
     /// # Safety
@@ -72,19 +83,8 @@ impl JsonbDatum {
         JsonbDatum(d)
     }
 
-    /// Parse JSON text we wrote ourselves (small: a list response's head).
-    pub fn from_text(text: &str) -> ScimResult<JsonbDatum> {
-        let c = CString::new(text).map_err(|_| internal("JSON text with a NUL byte"))?;
-        // SAFETY: jsonb_in takes a C string and returns a jsonb (or raises).
-        let d =
-            unsafe { direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(c.as_ptr().into())]) };
-        d.map(JsonbDatum)
-            .ok_or_else(|| internal("jsonb_in returned NULL"))
-    }
-
     /// `self` (an object) with `key` set to `value`, in one pass over
-    /// `value` (jsonb_set): a page of 1,000 resources is copied once, where
-    /// `self || {"key": value}` copied it twice.
+    /// `value` (jsonb_set; `_http_dispatch` wraps a reply's body with it).
     pub fn with_key(self, key: &str, value: JsonbDatum) -> ScimResult<JsonbDatum> {
         let path = vec![key].into_datum();
         // SAFETY: valid jsonb datums, a text[] path and a boolean, the
@@ -106,7 +106,7 @@ impl JsonbDatum {
     }
 }
 
-fn internal(what: &str) -> ScimError {
+pub(super) fn internal(what: &str) -> ScimError {
     ScimError::new(500, None, format!("internal error: {what}"))
 }
 

@@ -21,10 +21,10 @@
 //! length, then bytes, and unique; numerics and containers are padded to
 //! 4 bytes, the padding counting as part of their data.
 
-use super::jsonb::JsonbDatum;
+use super::jsonb::{internal, JsonbDatum};
 use pgrx::pg_sys::{self, Datum};
 use pgrx::{direct_function_call_as_datum, IntoDatum};
-use scim_core::{ScimError, ScimResult};
+use scim_core::ScimResult;
 use serde_json::{Map, Value};
 use std::ffi::CString;
 
@@ -197,16 +197,7 @@ impl Encoder {
 
     /// A rendered document's root container, copied at a 4-byte boundary.
     fn document(&mut self, d: &JsonbDatum) -> ScimResult<(u32, usize)> {
-        // SAFETY: a JsonbDatum is a valid, non-NULL jsonb datum; detoasting
-        // (a no-op for the in-memory values SQL just rendered) returns a
-        // varlena whose data is the root container.
-        let data = unsafe {
-            let v = pg_sys::pg_detoast_datum_packed(d.datum().cast_mut_ptr());
-            std::slice::from_raw_parts(
-                pgrx::varlena::vardata_any(v) as *const u8,
-                pgrx::varlena::varsize_any_exhdr(v),
-            )
-        };
+        let data = d.container();
         let header = data
             .first_chunk::<4>()
             .map(|h| u32::from_ne_bytes(*h))
@@ -259,10 +250,6 @@ fn numeric(text: &str) -> ScimResult<Vec<u8>> {
     }
 }
 
-fn internal(what: &str) -> ScimError {
-    ScimError::new(500, None, format!("internal error: {what}"))
-}
-
 // Tests: a failed expectation is meant to panic.
 #[cfg(any(test, feature = "pg_test"))]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -270,20 +257,11 @@ fn internal(what: &str) -> ScimError {
 mod tests {
     use super::object_with_documents;
     use crate::spi::jsonb::JsonbDatum;
-    use pgrx::pg_sys;
     use pgrx::prelude::*;
     use serde_json::{json, Map, Value};
 
-    /// The datum's bytes after its header.
     fn bytes(d: &JsonbDatum) -> Vec<u8> {
-        unsafe {
-            let v = pg_sys::pg_detoast_datum_packed(d.datum().cast_mut_ptr());
-            std::slice::from_raw_parts(
-                pgrx::varlena::vardata_any(v) as *const u8,
-                pgrx::varlena::varsize_any_exhdr(v),
-            )
-            .to_vec()
-        }
+        d.container().to_vec()
     }
 
     /// Composed from `head` and `docs` == what jsonb_in makes of the same
@@ -293,12 +271,12 @@ mod tests {
         let head = head.as_object().cloned().unwrap();
         let datums: Vec<JsonbDatum> = docs
             .iter()
-            .map(|d| JsonbDatum::from_text(&d.to_string()).unwrap())
+            .map(|d| JsonbDatum::from_value(d.clone()).unwrap())
             .collect();
         let composed = object_with_documents(&head, "Resources", &datums).unwrap();
         let mut whole = head.clone();
         whole.insert("Resources".into(), Value::Array(docs));
-        let expected = JsonbDatum::from_text(&Value::Object(whole.clone()).to_string()).unwrap();
+        let expected = JsonbDatum::from_value(Value::Object(whole)).unwrap();
         assert_eq!(
             bytes(&composed),
             bytes(&expected),
@@ -392,8 +370,7 @@ mod tests {
         let head = json!({"totalResults": 6}).as_object().cloned().unwrap();
         let composed = object_with_documents(&head, "Resources", &stored).unwrap();
         let expected =
-            JsonbDatum::from_text(&json!({"totalResults": 6, "Resources": values}).to_string())
-                .unwrap();
+            JsonbDatum::from_value(json!({"totalResults": 6, "Resources": values})).unwrap();
         assert_eq!(bytes(&composed), bytes(&expected));
         let toasted = Spi::get_one::<bool>(
             "SELECT bool_or(pg_column_size(d) < octet_length(d::text) / 2) FROM docs",
