@@ -182,8 +182,18 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
 pgrx::impl_sql_translatable!(JsonArg, "jsonb");
 
 impl JsonbDatum {
-    /// serde JSON as a jsonb datum.
+    /// serde JSON as a jsonb datum: encoded directly, or through
+    /// `jsonb_in` where it must decide (a scalar, a string with U+0000).
     pub fn from_value(v: Value) -> ScimResult<JsonbDatum> {
+        match super::jsonb_compose::document(&v)? {
+            Some(d) => Ok(d),
+            None => Self::through_text(v),
+        }
+    }
+
+    /// serde JSON as a jsonb datum by way of its text and `jsonb_in` (the
+    /// reference the direct encoder is tested against).
+    pub fn through_text(v: Value) -> ScimResult<JsonbDatum> {
         JsonB(v)
             .into_datum()
             .map(JsonbDatum)

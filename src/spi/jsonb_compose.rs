@@ -24,7 +24,7 @@
 use super::jsonb::{internal, JsonbDatum};
 use pgrx::pg_sys::{self, Datum};
 use pgrx::{direct_function_call_as_datum, IntoDatum};
-use scim_core::ScimResult;
+use scim_core::{ScimError, ScimResult};
 use serde_json::{Map, Value};
 use std::ffi::CString;
 
@@ -55,9 +55,47 @@ pub fn object_with_documents(
     let mut out = Encoder {
         buf: vec![0; pg_sys::VARHDRSZ],
     };
-    out.object(pairs)?;
-    out.into_datum()
+    match out.object(pairs) {
+        Ok(_) => out.into_datum(),
+        Err(Unencodable::Nul) => Err(internal("a list head string with U+0000")),
+        Err(Unencodable::Scim(e)) => Err(e),
+    }
 }
+
+/// A JSON object or array from Rust, in jsonb's binary format: what
+/// `jsonb_in` makes of its text, without printing and parsing it (the
+/// text round trip was most of the cost of handing a written resource or
+/// a reply to SQL). `None` for what `jsonb_in` must decide: a scalar (its
+/// root is a marked one-element array) or a string with U+0000 (which
+/// jsonb cannot hold, and `jsonb_in` refuses).
+pub fn document(value: &Value) -> ScimResult<Option<JsonbDatum>> {
+    if !(value.is_object() || value.is_array()) {
+        return Ok(None);
+    }
+    let mut out = Encoder {
+        buf: vec![0; pg_sys::VARHDRSZ],
+    };
+    match out.json(value) {
+        Err(Unencodable::Nul) => Ok(None),
+        Err(Unencodable::Scim(e)) => Err(e),
+        Ok(_) => out.into_datum().map(Some),
+    }
+}
+
+/// Why a value was not encoded: U+0000 in a string (for `jsonb_in` to
+/// refuse, as it always has), or an error.
+enum Unencodable {
+    Nul,
+    Scim(ScimError),
+}
+
+impl From<ScimError> for Unencodable {
+    fn from(e: ScimError) -> Self {
+        Unencodable::Scim(e)
+    }
+}
+
+type Enc<T> = Result<T, Unencodable>;
 
 /// The encoder's buffer starts with room for the varlena header, so that
 /// 4-byte alignment within it is alignment of the finished datum.
@@ -86,9 +124,9 @@ impl Encoder {
     /// A container of `n` children: its header and room for their JEntries;
     /// returns where the container started (before padding) and where the
     /// JEntries go.
-    fn open(&mut self, n: usize, kind: u32, entries: usize) -> ScimResult<(usize, usize)> {
+    fn open(&mut self, n: usize, kind: u32, entries: usize) -> Enc<(usize, usize)> {
         if n > pg_sys::JB_CMASK as usize {
-            return Err(internal("too many elements for one jsonb container"));
+            return Err(internal("too many elements for one jsonb container").into());
         }
         let start = self.buf.len();
         self.pad();
@@ -107,9 +145,9 @@ impl Encoder {
         kind: u32,
         len: usize,
         total: usize,
-    ) -> ScimResult<()> {
+    ) -> Enc<()> {
         if total > OFFLEN_MAX {
-            return Err(internal("jsonb value larger than the format allows"));
+            return Err(internal("jsonb value larger than the format allows").into());
         }
         let field = if i.is_multiple_of(STRIDE) {
             total as u32 | pg_sys::JENTRY_HAS_OFF
@@ -125,7 +163,7 @@ impl Encoder {
         (pg_sys::JENTRY_ISCONTAINER, self.buf.len() - start)
     }
 
-    fn object(&mut self, mut pairs: Vec<(&str, Node)>) -> ScimResult<(u32, usize)> {
+    fn object(&mut self, mut pairs: Vec<(&str, Node)>) -> Enc<(u32, usize)> {
         // jsonb's key order: shorter first, then bytewise.
         pairs.sort_by(|a, b| {
             a.0.len()
@@ -136,6 +174,9 @@ impl Encoder {
         let (start, entries) = self.open(n, pg_sys::JB_FOBJECT, 2 * n)?;
         let mut total = 0;
         for (i, (k, _)) in pairs.iter().enumerate() {
+            if k.contains('\0') {
+                return Err(Unencodable::Nul);
+            }
             self.buf.extend_from_slice(k.as_bytes());
             total += k.len();
             self.entry(entries, i, pg_sys::JENTRY_ISSTRING, k.len(), total)?;
@@ -151,8 +192,8 @@ impl Encoder {
     fn array<T>(
         &mut self,
         items: &[T],
-        mut each: impl FnMut(&mut Self, &T) -> ScimResult<(u32, usize)>,
-    ) -> ScimResult<(u32, usize)> {
+        mut each: impl FnMut(&mut Self, &T) -> Enc<(u32, usize)>,
+    ) -> Enc<(u32, usize)> {
         let (start, entries) = self.open(items.len(), pg_sys::JB_FARRAY, items.len())?;
         let mut total = 0;
         for (i, item) in items.iter().enumerate() {
@@ -164,19 +205,22 @@ impl Encoder {
     }
 
     /// Write a child's data; returns its JEntry type and data length.
-    fn node(&mut self, node: &Node) -> ScimResult<(u32, usize)> {
+    fn node(&mut self, node: &Node) -> Enc<(u32, usize)> {
         match node {
             Node::Documents(docs) => self.array(docs, |e, d| e.document(d)),
             Node::Json(v) => self.json(v),
         }
     }
 
-    fn json(&mut self, v: &Value) -> ScimResult<(u32, usize)> {
+    fn json(&mut self, v: &Value) -> Enc<(u32, usize)> {
         Ok(match v {
             Value::Null => (pg_sys::JENTRY_ISNULL, 0),
             Value::Bool(false) => (pg_sys::JENTRY_ISBOOL_FALSE, 0),
             Value::Bool(true) => (pg_sys::JENTRY_ISBOOL_TRUE, 0),
             Value::String(s) => {
+                if s.contains('\0') {
+                    return Err(Unencodable::Nul);
+                }
                 self.buf.extend_from_slice(s.as_bytes());
                 (pg_sys::JENTRY_ISSTRING, s.len())
             }
@@ -196,7 +240,7 @@ impl Encoder {
     }
 
     /// A rendered document's root container, copied at a 4-byte boundary.
-    fn document(&mut self, d: &JsonbDatum) -> ScimResult<(u32, usize)> {
+    fn document(&mut self, d: &JsonbDatum) -> Enc<(u32, usize)> {
         let data = d.container();
         let header = data
             .first_chunk::<4>()
@@ -205,7 +249,7 @@ impl Encoder {
         // A raw scalar's root is a one-element array marked scalar: not a
         // container an array can hold as it is.
         if header & pg_sys::JB_FSCALAR != 0 {
-            return Err(internal("a rendered document is a scalar"));
+            return Err(internal("a rendered document is a scalar").into());
         }
         let start = self.buf.len();
         self.pad();
@@ -255,7 +299,7 @@ fn numeric(text: &str) -> ScimResult<Vec<u8>> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #[pgrx::pg_schema]
 mod tests {
-    use super::object_with_documents;
+    use super::{document as encode, object_with_documents};
     use crate::spi::jsonb::JsonbDatum;
     use pgrx::prelude::*;
     use serde_json::{json, Map, Value};
@@ -271,12 +315,12 @@ mod tests {
         let head = head.as_object().cloned().unwrap();
         let datums: Vec<JsonbDatum> = docs
             .iter()
-            .map(|d| JsonbDatum::from_value(d.clone()).unwrap())
+            .map(|d| JsonbDatum::through_text(d.clone()).unwrap())
             .collect();
         let composed = object_with_documents(&head, "Resources", &datums).unwrap();
         let mut whole = head.clone();
         whole.insert("Resources".into(), Value::Array(docs));
-        let expected = JsonbDatum::from_value(Value::Object(whole)).unwrap();
+        let expected = JsonbDatum::through_text(Value::Object(whole)).unwrap();
         assert_eq!(
             bytes(&composed),
             bytes(&expected),
@@ -331,6 +375,47 @@ mod tests {
     }
 
     #[pg_test]
+    fn documents_encoded_directly_are_byte_identical_to_jsonb_in() {
+        let same = |v: Value| {
+            let direct = encode(&v).unwrap().unwrap();
+            let text = JsonbDatum::through_text(v.clone()).unwrap();
+            assert_eq!(bytes(&direct), bytes(&text), "{v}");
+        };
+        for seed in 0..300 {
+            same(document(seed));
+        }
+        same(json!([]));
+        same(json!({}));
+        same(json!([
+            null,
+            true,
+            false,
+            0,
+            -0.0,
+            1e-300,
+            123456789012345678_i64,
+            "",
+            "ü€\u{1}"
+        ]));
+        same(json!({"a": [[[[{"b": [[]]}]]]], "": {"": ""}}));
+        same(Value::Array(
+            (0..100).map(|i| json!("x".repeat(i % 9))).collect(),
+        ));
+        // What jsonb_in decides is left to it: scalars, and U+0000 (which
+        // it refuses, so from_value still does).
+        assert!(encode(&json!("scalar")).unwrap().is_none());
+        assert!(encode(&json!(1)).unwrap().is_none());
+        assert!(encode(&json!({"a": ["x\u{0}"]})).unwrap().is_none());
+        assert!(encode(&json!({"k\u{0}": 1})).unwrap().is_none());
+        let one = JsonbDatum::from_value(json!(1)).unwrap();
+        assert_eq!(one.to_value().unwrap(), json!(1));
+        let accepted = PgTryBuilder::new(|| JsonbDatum::from_value(json!(["\u{0}"])).is_ok())
+            .catch_others(|_| false)
+            .execute();
+        assert!(!accepted, "jsonb_in took a string with U+0000");
+    }
+
+    #[pg_test]
     fn heads_of_every_json_shape() {
         let mut many = Map::new();
         for k in 0..70 {
@@ -370,7 +455,7 @@ mod tests {
         let head = json!({"totalResults": 6}).as_object().cloned().unwrap();
         let composed = object_with_documents(&head, "Resources", &stored).unwrap();
         let expected =
-            JsonbDatum::from_value(json!({"totalResults": 6, "Resources": values})).unwrap();
+            JsonbDatum::through_text(json!({"totalResults": 6, "Resources": values})).unwrap();
         assert_eq!(bytes(&composed), bytes(&expected));
         let toasted = Spi::get_one::<bool>(
             "SELECT bool_or(pg_column_size(d) < octet_length(d::text) / 2) FROM docs",

@@ -2,8 +2,8 @@
 
 use super::{members, not_found, parse_id, render, rows};
 use crate::spi;
+use crate::spi::jsonb::JsonbDatum;
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use scim_core::resource::{self, MemberRef, Normalized};
 use scim_core::schema::{ResourceTypeDef, GROUP_TYPE};
 use scim_core::{ScimError, ScimResult};
@@ -48,14 +48,16 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     let p = promote(&resource);
     let gid = spi::one::<pgrx::Uuid>(
         "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource, created, last_modified)
-         SELECT $1, $2, $3, $4, t, t FROM clock_timestamp() AS t
+         VALUES ($1, $2, $3, $4, $5, $5)
          ON CONFLICT DO NOTHING
          RETURNING id",
         &[
             tenant.into(),
             p.display_name.clone().into(),
             p.external_id.into(),
-            JsonB(resource).into(),
+            JsonbDatum::from_value(resource)?.into(),
+            // created = lastModified: one clock reading (see users::create).
+            pgrx::datetime::clock_timestamp().into(),
         ],
     )?
     .ok_or_else(|| taken(&p.display_name))?;
@@ -89,7 +91,7 @@ pub fn write(tenant: pgrx::Uuid, gid: pgrx::Uuid, resource: Value) -> ScimResult
         gid.into(),
         p.display_name.into(),
         p.external_id.into(),
-        JsonB(resource).into(),
+        JsonbDatum::from_value(resource)?.into(),
     ];
     PgTryBuilder::new(|| {
         spi::run(

@@ -12,6 +12,12 @@ const RECORD: &str = "INSERT INTO scim.changes (tenant_id, resource_type, resour
      SELECT c.tenant_id, $1, c.id, c.operation, c.version \
        FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[]) AS c(tenant_id, id, operation, version)";
 
+/// One change (a single-resource write, the usual case): plain values, so
+/// the plan has no function scan and no arrays to build and take apart.
+const RECORD_ONE: &str =
+    "INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version) \
+     VALUES ($2, $1, $3, $4, $5)";
+
 /// Deleted rows of a tenant being deleted are not recorded (its resources
 /// go with it, and so does its feed).
 const RECORD_DELETED: &str = "INSERT INTO scim.changes (tenant_id, resource_type, resource_id, operation, version) \
@@ -49,6 +55,22 @@ fn _changes_resources<'a>(
         return Ok(None);
     }
     let deleted = matches!(op, PgTriggerOperation::Delete);
+    if let [(row, operation)] = changes.as_slice() {
+        if !deleted {
+            spi::run(
+                RECORD_ONE,
+                &[
+                    kind.into(),
+                    row.tenant.into(),
+                    row.id.into(),
+                    (*operation).into(),
+                    row.version.into(),
+                ],
+            )
+            .or_raise();
+            return Ok(None);
+        }
+    }
     let tenants: Vec<pgrx::Uuid> = changes.iter().map(|(r, _)| r.tenant).collect();
     let ids: Vec<pgrx::Uuid> = changes.iter().map(|(r, _)| r.id).collect();
     let operations: Vec<&str> = changes.iter().map(|(_, op)| *op).collect();
