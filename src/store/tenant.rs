@@ -1,18 +1,20 @@
 //! The current tenant (GUC `scim.tenant`; unset = the default tenant).
 //!
 //! The GUC is read directly (no SPI). A named or uuid setting is resolved
-//! like `scim.current_tenant()` does, and the answer kept only while nothing that
-//! could change it can have happened: same transaction, same
-//! subtransaction, same command id and the same snapshot contents. A
-//! rolled-back create, a delete and re-create, or a rename (ours or another
-//! session's, once our snapshot can see it) all change one of those, so a
-//! stale uuid is never returned. Many calls in one statement (e.g.
-//! `policy_allows` over a table) still resolve once.
+//! like `scim.current_tenant()` does, and the answer kept only while nothing
+//! that could change it can have happened: same transaction, same
+//! subtransaction, no write to `scim.tenants` by this backend since (the
+//! statement trigger `tenants_written` counts them) and the same snapshot
+//! contents. A rolled-back create, a delete and re-create, or a rename
+//! (ours, or another session's once our snapshot can see it) all change one
+//! of those, so a stale uuid is never returned. Many calls in one statement
+//! (e.g. `policy_allows` over a table, or a create per row) resolve once,
+//! and read once whether the tenant has a default policy.
 
 use crate::spi;
 use pgrx::pg_sys;
 use scim_core::{ScimError, ScimResult};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// The built-in default tenant (all-zero uuid, created by the extension).
 fn default_tenant() -> pgrx::Uuid {
@@ -24,7 +26,7 @@ fn default_tenant() -> pgrx::Uuid {
 struct Visibility {
     local_xid: u32,
     subxid: u32,
-    command: u32,
+    tenants_written: u64,
     /// xmin, xmax and the number of running (sub)transactions of the
     /// active snapshot: a later snapshot with equal values sees exactly the
     /// same committed transactions (new xids are never below xmax).
@@ -48,7 +50,7 @@ impl Visibility {
             Some(Self {
                 local_xid: local_xid(),
                 subxid: pg_sys::GetCurrentSubTransactionId(),
-                command: pg_sys::GetCurrentCommandId(false),
+                tenants_written: TENANTS_WRITTEN.get(),
                 snapshot: ((*snap).xmin, (*snap).xmax, (*snap).xcnt, (*snap).subxcnt),
             })
         }
@@ -78,14 +80,59 @@ fn proc_lxid(p: &pg_sys::PGPROC) -> u32 {
     p.vxid.lxid
 }
 
-struct Resolved {
-    setting: String,
+/// One fact read under one view: kept while the view is unchanged.
+struct Seen<K, V> {
+    key: K,
     seen: Visibility,
-    tenant: pgrx::Uuid,
+    value: V,
 }
 
 thread_local! {
-    static RESOLVED: RefCell<Option<Resolved>> = const { RefCell::new(None) };
+    /// Statements of this backend that wrote `scim.tenants` (before and
+    /// after each: the trigger `tenants_written`, ENABLE ALWAYS).
+    static TENANTS_WRITTEN: Cell<u64> = const { Cell::new(0) };
+    static RESOLVED: RefCell<Option<Seen<String, pgrx::Uuid>>> = const { RefCell::new(None) };
+    static DEFAULT_POLICY: RefCell<Option<Seen<pgrx::Uuid, bool>>> = const { RefCell::new(None) };
+}
+
+/// Called by the trigger `tenants_written` (src/triggers/tenants.rs).
+pub fn note_tenants_written() {
+    TENANTS_WRITTEN.set(TENANTS_WRITTEN.get().wrapping_add(1));
+}
+
+/// `cache`'s value for `key` if it was read under the current view, else
+/// `read()` (kept for the next call when there is a view).
+fn under_view<K: PartialEq, V: Copy>(
+    cache: &'static std::thread::LocalKey<RefCell<Option<Seen<K, V>>>>,
+    key: K,
+    read: impl FnOnce(&K) -> ScimResult<V>,
+) -> ScimResult<V> {
+    let seen = Visibility::now();
+    let cached = cache.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|e| seen.is_some_and(|v| v == e.seen) && e.key == key)
+            .map(|e| e.value)
+    });
+    if let Some(v) = cached {
+        return Ok(v);
+    }
+    let value = read(&key)?;
+    // The view is read again after the read: it may have written (a
+    // trigger of ours) or begun a subtransaction.
+    if let Some(seen) = Visibility::now() {
+        cache.with(|c| *c.borrow_mut() = Some(Seen { key, seen, value }));
+    }
+    Ok(value)
+}
+
+/// Whether `tenant` has a default policy (a new user of it gets that
+/// policy), read at most once per view.
+pub fn has_default_policy(
+    tenant: pgrx::Uuid,
+    read: impl FnOnce(&pgrx::Uuid) -> ScimResult<bool>,
+) -> ScimResult<bool> {
+    under_view(&DEFAULT_POLICY, tenant, read)
 }
 
 /// The tenant a setting names: a uuid (hyphenated form) is an id, anything
@@ -146,26 +193,5 @@ pub fn current() -> ScimResult<pgrx::Uuid> {
     let Some(s) = setting else {
         return Ok(default_tenant());
     };
-    let seen = Visibility::now();
-    let cached = RESOLVED.with(|r| {
-        r.borrow()
-            .as_ref()
-            .filter(|r| seen.is_some_and(|v| v == r.seen) && r.setting == s)
-            .map(|r| r.tenant)
-    });
-    if let Some(t) = cached {
-        return Ok(t);
-    }
-    let tenant = lookup(&s)?;
-    // The command id is read after the lookup: SPI may have advanced it.
-    if let Some(seen) = Visibility::now() {
-        RESOLVED.with(|r| {
-            *r.borrow_mut() = Some(Resolved {
-                setting: s,
-                seen,
-                tenant,
-            })
-        });
-    }
-    Ok(tenant)
+    under_view(&RESOLVED, s, |s| lookup(s))
 }

@@ -49,15 +49,18 @@ fn _policy_users_changed<'a>(
     Ok(None)
 }
 
+/// Read once per view (a create per row of one statement asks each time).
 fn has_default_policy(tenant: pgrx::Uuid) -> ScimResult<bool> {
-    let mut found = false;
-    spi::direct::for_each_row_with_key(
-        c"tenants",
-        c"tenants_pkey",
-        c"id",
-        tenant,
-        &[c"default_policy"],
-        |row| found = row.text(0).is_some(),
-    )?;
-    Ok(found)
+    crate::store::tenant::has_default_policy(tenant, |&tenant| {
+        let mut found = false;
+        spi::direct::for_each_row_with_key(
+            c"tenants",
+            c"tenants_pkey",
+            c"id",
+            tenant,
+            &[c"default_policy"],
+            |row| found = row.text(0).is_some(),
+        )?;
+        Ok(found)
+    })
 }

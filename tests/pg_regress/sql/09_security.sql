@@ -185,6 +185,14 @@ UPDATE scim.tenants SET name = 'sec_t1_renamed' WHERE name = 'sec_t1';
 SELECT try($$ SELECT scim.scim_create_user('{"userName": "sec_u3"}') $$);
 SET scim.tenant = 'sec_t1_renamed';
 SELECT (scim.scim_list('User'))->'totalResults' AS renamed_users;
+-- ... and in one REPEATABLE READ transaction (one snapshot throughout), a
+-- rename by the transaction itself is seen at once: the old name is
+-- unknown (the resolution kept is dropped when scim.tenants is written).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT (scim.scim_list('User'))->'totalResults' AS before_rename;
+UPDATE scim.tenants SET name = 'sec_t1_again' WHERE name = 'sec_t1_renamed';
+SELECT (scim.scim_list('User'))->'totalResults' AS old_name;
+ROLLBACK;
 RESET scim.tenant;
 
 -- scim_filter_sql is safe to run under standard_conforming_strings = off ------

@@ -102,6 +102,21 @@ SELECT scim.scim_changes_prune() AS pruned_young;
 SELECT count(*) AS young_read FROM scim.scim_changes(NULL, 1000) c
  WHERE c.resource_id = :'young_id' AND c.operation = 'create';
 SELECT scim.scim_policy_set_default(NULL);
+-- Whether the tenant has a default policy is read once per view (a create
+-- per row of one statement asks each time), and again once this backend
+-- writes scim.tenants: one REPEATABLE READ transaction (one snapshot), the
+-- default set between two statements of creates. Only the later two
+-- users are notified (and everyone, for the new default).
+CALL feed_mark();
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(scim.scim_create_user(jsonb_build_object('userName', 'cache-before-' || i))) AS before_default
+  FROM generate_series(1, 2) i;
+SELECT scim.scim_policy_set_default('feed_base');
+SELECT count(scim.scim_create_user(jsonb_build_object('userName', 'cache-after-' || i))) AS after_default
+  FROM generate_series(1, 2) i;
+COMMIT;
+SELECT * FROM policy_seen();
+SELECT scim.scim_policy_set_default(NULL);
 RESET scim.tenant;
 -- The prunes read what is old enough (BRIN ranges of at), not the whole
 -- table: the cutoff is a value, so it is an index condition (a volatile
