@@ -104,19 +104,39 @@ impl JsonbDatum {
         // SAFETY: a valid, non-NULL jsonb datum.
         unsafe { jsonb_to_value(self.0) }
     }
+
+    /// The value as serde JSON by way of its text (the reference
+    /// `to_value`'s direct reading is tested against).
+    pub fn to_value_through_text(&self) -> ScimResult<Value> {
+        // SAFETY: a valid, non-NULL jsonb datum.
+        unsafe { jsonb_to_value_through_text(self.0) }
+    }
 }
 
 pub(super) fn internal(what: &str) -> ScimError {
     ScimError::new(500, None, format!("internal error: {what}"))
 }
 
-/// jsonb → serde JSON through jsonb's text form, without a panic: a value
-/// serde cannot represent (nested deeper than 128 levels, a number beyond
-/// f64) is a 400 `invalidValue`.
+/// jsonb → serde JSON, without a panic: read from the binary format
+/// directly, or where that declines (see `jsonb_decode`) through jsonb's
+/// text form, where a value serde cannot represent (nested deeper than 128
+/// levels, a number beyond f64) is a 400 `invalidValue`.
 ///
 /// # Safety
 /// `d` is a valid, non-NULL jsonb datum.
 pub unsafe fn jsonb_to_value(d: Datum) -> ScimResult<Value> {
+    if let Some(v) = super::jsonb_decode::decode(JsonbDatum(d).container()) {
+        return Ok(v);
+    }
+    jsonb_to_value_through_text(d)
+}
+
+/// jsonb → serde JSON through `jsonb_out` and `serde_json::from_str` (the
+/// reference the direct reading is tested against).
+///
+/// # Safety
+/// `d` is a valid, non-NULL jsonb datum.
+pub unsafe fn jsonb_to_value_through_text(d: Datum) -> ScimResult<Value> {
     let text = direct_function_call::<&CStr>(pg_sys::jsonb_out, &[Some(d)])
         .ok_or_else(|| internal("jsonb_out returned NULL"))?;
     let parsed = match text.to_str() {

@@ -415,6 +415,54 @@ mod tests {
         assert!(!accepted, "jsonb_in took a string with U+0000");
     }
 
+    /// jsonb_decode reads what jsonb_out + serde read, value for value
+    /// (key order included), or declines where the text path decides.
+    #[pg_test]
+    fn documents_read_directly_equal_the_text_path() {
+        use crate::spi::jsonb_decode::decode;
+        let same = |v: Value| {
+            let d = JsonbDatum::through_text(v.clone()).unwrap();
+            let text = d.to_value_through_text().unwrap();
+            let direct = decode(&bytes(&d)).expect("decoded");
+            assert_eq!(direct, text, "{v}");
+            assert_eq!(
+                serde_json::to_string(&direct).unwrap(),
+                serde_json::to_string(&text).unwrap(),
+                "key order of {v}"
+            );
+        };
+        for seed in 0..300 {
+            same(document(seed));
+        }
+        for v in [
+            json!(null),
+            json!(true),
+            json!("scalar"),
+            json!(-12.5),
+            json!(18446744073709551615_u64),
+            json!(-9223372036854775808_i64),
+            json!(1e-300),
+            json!(0.1),
+            json!([]),
+            json!({}),
+            json!({"ü€": ["\u{1}", "\"\\"], "": {"": 1.0}}),
+        ] {
+            same(v);
+        }
+        // Nesting at serde's limit, and numbers serde cannot hold: the
+        // text path decides (and fails as it always has).
+        let deep = (0..125).fold(json!(1), |v, _| json!([v]));
+        let d = JsonbDatum::through_text(deep).unwrap();
+        assert!(decode(&bytes(&d)).is_none());
+        let mut declined = false;
+        crate::spi::for_each_row("SELECT '{\"n\": 1e400}'::jsonb", &[], |row| {
+            declined = decode(&bytes(&row.jsonb(1).unwrap())).is_none();
+            Ok(())
+        })
+        .unwrap();
+        assert!(declined, "a number beyond f64 must go the text way");
+    }
+
     #[pg_test]
     fn heads_of_every_json_shape() {
         let mut many = Map::new();

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod direct;
 pub mod jsonb;
 pub mod jsonb_compose;
+pub mod jsonb_decode;
 pub mod plan;
 
 use pgrx::datum::DatumWithOid;

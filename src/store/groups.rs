@@ -47,8 +47,8 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     check_member_count(members.as_deref())?;
     let p = promote(&resource);
     let gid = spi::one::<pgrx::Uuid>(
-        "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource, created, last_modified)
-         VALUES ($1, $2, $3, $4, $5, $5)
+        "INSERT INTO scim.groups (tenant_id, display_name, external_id, resource, created, last_modified, id)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)
          ON CONFLICT DO NOTHING
          RETURNING id",
         &[
@@ -58,6 +58,7 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
             JsonbDatum::from_value(resource)?.into(),
             // created = lastModified: one clock reading (see users::create).
             pgrx::datetime::clock_timestamp().into(),
+            super::new_id().into(),
         ],
     )?
     .ok_or_else(|| taken(&p.display_name))?;

@@ -62,6 +62,7 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
         // created = lastModified: one clock reading, taken here (a
         // `FROM clock_timestamp()` would add a function scan per create).
         pgrx::datetime::clock_timestamp().into(),
+        super::new_id().into(),
     ];
     // A plain INSERT: the unique index refuses a duplicate (or a racing
     // create of the same userName) and that becomes a clean 409. ON
@@ -70,8 +71,8 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     unless_taken(&user_name, || {
         one_rendered(
             &format!(
-                "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified, id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
                  RETURNING {}, r.version, r.id",
                 render::new_user_json()
             ),
