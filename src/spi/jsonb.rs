@@ -211,6 +211,14 @@ impl JsonbDatum {
         }
     }
 
+    /// As `from_value`, for a value the caller keeps.
+    pub fn from_value_ref(v: &Value) -> ScimResult<JsonbDatum> {
+        match super::jsonb_compose::document(v)? {
+            Some(d) => Ok(d),
+            None => Self::through_text(v.clone()),
+        }
+    }
+
     /// serde JSON as a jsonb datum by way of its text and `jsonb_in` (the
     /// reference the direct encoder is tested against).
     pub fn through_text(v: Value) -> ScimResult<JsonbDatum> {

@@ -8,6 +8,7 @@
 use scim_core::filter::{
     GROUP_LAST_MODIFIED_SQL, GROUP_VERSION_SQL, MEMBER_DISPLAY_JOINS, MEMBER_DISPLAY_SQL,
 };
+use serde_json::{json, Map, Value};
 
 const META_USER: &str = "jsonb_build_object('id', r.id::text, 'meta', jsonb_build_object(\
 'resourceType', 'User', 'created', scim._ts(r.created), 'lastModified', scim._ts(r.last_modified), \
@@ -41,11 +42,64 @@ pub fn user_json() -> String {
     format!("(r.resource || ({META_USER} || {USER_GROUPS}))")
 }
 
-/// A user row `r` the statement itself inserted: its id is new, so no
-/// membership can name it yet and the `groups` sub-select is left out
-/// (measured: ~15 µs of a ~180 µs single-user create).
-pub fn new_user_json() -> String {
-    format!("(r.resource || {META_USER})")
+/// A user the caller has just inserted, as `user_json()` renders it: the
+/// stored resource with `id` and `meta` (a new id is in no group yet). Built
+/// from the values the INSERT was given, so its RETURNING has no rendering
+/// expression to set up and evaluate (jsonb_build_object, to_char, `||`).
+/// Regress 01_users compares it with a read of the same user.
+pub fn new_user(
+    mut resource: Map<String, Value>,
+    id: &pgrx::Uuid,
+    created: pgrx::pg_sys::TimestampTz,
+    version: i64,
+) -> Value {
+    let id = super::uuid_text(id);
+    let at = timestamp_text(created);
+    let meta = json!({
+        "resourceType": "User",
+        "created": at,
+        "lastModified": at,
+        "location": format!("/Users/{id}"),
+        "version": format!("W/\"{version}\""),
+    });
+    resource.insert("id".into(), Value::String(id));
+    resource.insert("meta".into(), meta);
+    Value::Object(resource)
+}
+
+/// A timestamp as `scim._ts` prints it: UTC, microseconds, a `Z`
+/// (`to_char(timezone('UTC', t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`), for
+/// the years 1–9999 (later ones print as to_char would not: callers pass
+/// clock readings).
+pub fn timestamp_text(t: pgrx::pg_sys::TimestampTz) -> String {
+    const DAY_US: i64 = 86_400_000_000;
+    // Postgres counts from 2000-01-01, 10,957 days after 1970-01-01.
+    let days = t.div_euclid(DAY_US) + 10_957;
+    let in_day = t.rem_euclid(DAY_US);
+    let (year, month, day) = civil_from_days(days);
+    let secs = in_day / 1_000_000;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        in_day % 1_000_000
+    )
+}
+
+/// Days since 1970-01-01 → proleptic Gregorian (year, month, day)
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A group row `r` of `scim.groups`; `with_members = false` leaves out the
@@ -74,4 +128,45 @@ pub fn group_members() -> String {
          FROM scim.members m{MEMBER_DISPLAY_JOINS} \
          WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id)"
     )
+}
+
+// Tests: a failed expectation is meant to panic.
+#[cfg(any(test, feature = "pg_test"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[pgrx::pg_schema]
+mod tests {
+    use super::timestamp_text;
+    use pgrx::prelude::*;
+
+    /// timestamp_text prints what scim._ts prints: 2,000 instants spread
+    /// over 1970–2200 (leap days, centuries, 2000 and 2100 included), the
+    /// epochs themselves and instants around midnight.
+    #[pg_test]
+    fn timestamps_print_as_sql_does() {
+        let mut t: Vec<i64> = vec![
+            0,
+            -1,
+            1,
+            86_399_999_999,
+            86_400_000_000,
+            -946_684_800_000_000,
+        ];
+        let mut x: u64 = 88172645463325252;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // 1970-01-01 .. ~2200, in µs since 2000-01-01
+            t.push((x % 7_258_118_400_000_000) as i64 - 946_684_800_000_000);
+        }
+        for v in t {
+            let sql = Spi::get_one_with_args::<String>(
+                "SELECT scim._ts('2000-01-01 00:00:00+00'::timestamptz + $1 * interval '1 microsecond')",
+                &[v.into()],
+            )
+            .unwrap()
+            .unwrap();
+            assert_eq!(timestamp_text(v), sql, "{v}");
+        }
+    }
 }

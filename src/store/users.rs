@@ -49,6 +49,13 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
     } = resource::normalize(rt, input)?;
     let p = promote(&resource);
     let hash = password.as_deref().map(hash_password).transpose()?;
+    let id = super::new_id();
+    // created = lastModified: one clock reading, taken here (a
+    // `FROM clock_timestamp()` would add a function scan per create).
+    // SAFETY: reads the system clock.
+    let now = unsafe { pgrx::pg_sys::GetCurrentTimestamp() };
+    let clock = pgrx::datetime::TimestampWithTimeZone::try_from(now)
+        .map_err(|_| ScimError::new(500, None, "internal error: clock out of range"))?;
     let user_name = p.user_name.clone();
     let args = [
         tenant.into(),
@@ -57,29 +64,36 @@ pub fn create(tenant: pgrx::Uuid, rt: &ResourceTypeDef, input: &Value) -> ScimRe
         p.display_name.into(),
         p.active.into(),
         p.email_values.into(),
-        JsonbDatum::from_value(resource)?.into(),
+        JsonbDatum::from_value_ref(&resource)?.into(),
         hash.into(),
-        // created = lastModified: one clock reading, taken here (a
-        // `FROM clock_timestamp()` would add a function scan per create).
-        pgrx::datetime::clock_timestamp().into(),
-        super::new_id().into(),
+        clock.into(),
+        id.into(),
     ];
     // A plain INSERT: the unique index refuses a duplicate (or a racing
     // create of the same userName) and that becomes a clean 409. ON
     // CONFLICT DO NOTHING would probe both unique indexes first and then
     // insert speculatively (~6 µs a create, measured).
-    unless_taken(&user_name, || {
-        one_rendered(
-            &format!(
-                "INSERT INTO scim.users AS r (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified, id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
-                 RETURNING {}, r.version, r.id",
-                render::new_user_json()
-            ),
+    let version = unless_taken(&user_name, || {
+        spi::one::<i64>(
+            "INSERT INTO scim.users (tenant_id, user_name, external_id, display_name, active, email_values, resource, password_hash, created, last_modified, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
+             RETURNING version",
             &args,
         )
     })?
-    .ok_or_else(|| ScimError::new(500, None, "internal error: INSERT returned no row"))
+    .ok_or_else(|| ScimError::new(500, None, "internal error: INSERT returned no row"))?;
+    let Value::Object(resource) = resource else {
+        return Err(ScimError::new(
+            500,
+            None,
+            "internal error: a resource that is not an object",
+        ));
+    };
+    Ok(Rendered {
+        body: JsonbDatum::from_value(render::new_user(resource, &id, now, version))?,
+        version,
+        id,
+    })
 }
 
 /// Run a write that the unique userName index may refuse: its
