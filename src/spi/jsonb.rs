@@ -205,13 +205,11 @@ impl JsonbDatum {
     /// serde JSON as a jsonb datum: encoded directly, or through
     /// `jsonb_in` where it must decide (a scalar, a string with U+0000).
     pub fn from_value(v: Value) -> ScimResult<JsonbDatum> {
-        match super::jsonb_compose::document(&v)? {
-            Some(d) => Ok(d),
-            None => Self::through_text(v),
-        }
+        Self::from_value_ref(&v)
     }
 
-    /// As `from_value`, for a value the caller keeps.
+    /// As `from_value`, for a value the caller keeps (only what `jsonb_in`
+    /// must decide is copied, for it).
     pub fn from_value_ref(v: &Value) -> ScimResult<JsonbDatum> {
         match super::jsonb_compose::document(v)? {
             Some(d) => Ok(d),
